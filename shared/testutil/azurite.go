@@ -11,21 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/council-ict/govkit/shared/config"
 )
 
-// AzuriteAccount and AzuriteKey are Azurite's well-known development account
-// and key (public, documented by Microsoft; not a secret).
-const (
-	AzuriteAccount = "devstoreaccount1"
-	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+// AzuriteAccount is Azurite's well-known development account.
+const AzuriteAccount = "devstoreaccount1"
 
 // AzuriteConnectionString is the connection string for Azurite on 127.0.0.1.
-const AzuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccount +
-	";AccountKey=" + AzuriteKey +
-	";BlobEndpoint=http://127.0.0.1:10000/" + AzuriteAccount +
-	";QueueEndpoint=http://127.0.0.1:10001/" + AzuriteAccount +
-	";TableEndpoint=http://127.0.0.1:10002/" + AzuriteAccount + ";"
+const AzuriteConnectionString = config.AzuriteConnectionString
 
 // Azurite returns the Azurite connection string, or skips the test when
 // Azurite is not listening. When GOVKIT_REQUIRE_AZURITE=1 (set by make test
