@@ -1,0 +1,82 @@
+# The council governance function app. `make run` and `make test` do all
+# set-up themselves on a fresh machine (Go and Node must be installed).
+
+GO          ?= go
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+LOCAL       := .local
+WITH_AZURITE := infra/local/with-azurite.sh
+# Race detection costs build time; CI's budget allows it for every package.
+RACE        ?= -race
+
+.PHONY: all build package run test lint fmt-check vet staticcheck azurite azurite-stop bench infra-check clean settings deploy docs
+
+all: build
+
+## build: the handler for this machine, in bin/
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/handler ./functions
+
+## package: stage dist/ as the Functions host expects it (linux/amd64 handler)
+package: build
+	rm -rf dist && mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/handler ./functions
+	chmod 0755 dist/handler
+	cp host.json dist/host.json
+	bin/handler stage dist
+	@echo "staged dist/: host.json, handler, $$(ls -d dist/*/ | wc -l) function folders"
+
+## run: Azurite + the local Functions host on http://127.0.0.1:7071 (Ctrl-C stops all)
+run: build
+	rm -rf $(LOCAL)/app && mkdir -p $(LOCAL)/app
+	cp host.json bin/handler $(LOCAL)/app/
+	bin/handler stage $(LOCAL)/app
+	$(WITH_AZURITE) bin/handler host -app $(LOCAL)/app -settings infra/local/local.settings.json
+
+## test: everything CI checks: format, vet, staticcheck, tests (race) against Azurite, infra
+test: fmt-check vet staticcheck
+	GOVKIT_REQUIRE_AZURITE=1 $(WITH_AZURITE) $(GO) test $(RACE) -count=1 -timeout 20m ./...
+	$(MAKE) infra-check
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './infra/*/node_modules/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+## infra-check: Bicep syntax and structure (tree-sitter-bicep)
+infra-check:
+	@if [ -x infra/check/check.sh ]; then infra/check/check.sh; else echo "infra-check: no infra/check/check.sh yet"; fi
+
+## deploy: zip dist/ (handler 0755) and push it to the Flex app (az CLI; target from env or azd outputs)
+deploy: package
+	infra/scripts/deploy.sh
+
+## bench: the benchmarks behind the README's figures
+bench:
+	GOVKIT_REQUIRE_AZURITE=1 $(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## settings: print every setting as a Markdown table
+settings:
+	@$(GO) run ./functions settings
+
+## docs: regenerate the README's settings table from the code
+docs:
+	$(GO) run ./functions settings > $(LOCAL)/settings.md
+	python3 infra/local/replace-block.py README.md settings $(LOCAL)/settings.md
+
+azurite:
+	infra/local/azurite.sh start
+
+azurite-stop:
+	infra/local/azurite.sh stop
+
+clean:
+	rm -rf bin dist $(LOCAL)/app
