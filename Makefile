@@ -67,10 +67,12 @@ bench:
 settings:
 	@$(GO) run ./functions settings
 
-## docs: regenerate the README's settings table from the code
+## docs: regenerate the README's settings and access tables from the code
 docs:
 	$(GO) run ./functions settings > $(LOCAL)/settings.md
 	python3 infra/local/replace-block.py README.md settings $(LOCAL)/settings.md
+	$(GO) run ./functions access > $(LOCAL)/access.md
+	python3 infra/local/replace-block.py README.md access $(LOCAL)/access.md
 
 azurite:
 	infra/local/azurite.sh start

@@ -4,6 +4,7 @@
 //	handler                 serve invocations on FUNCTIONS_CUSTOMHANDLER_PORT (what the host runs)
 //	handler stage DIR       write DIR/<FunctionName>/function.json for every function
 //	handler settings        print every setting, its default and meaning (Markdown)
+//	handler access          print who may call which HTTP route (Markdown)
 //	handler check           validate settings as the host would start us, then exit
 //	handler host [flags]    the local Functions host for development (see -h)
 //	handler version         print the build version
@@ -71,13 +72,16 @@ func run(ctx context.Context, args []string, lookup config.LookupFunc, stdout, s
 	case "settings":
 		printSettings(stdout)
 		return 0
+	case "access":
+		printAccess(stdout)
+		return 0
 	case "host":
 		return hostCommand(ctx, args, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "handler: unknown command %q (commands: stage, settings, check, host, version)\n", cmd)
+		fmt.Fprintf(stderr, "handler: unknown command %q (commands: stage, settings, access, check, host, version)\n", cmd)
 		return 2
 	}
 }
@@ -134,6 +138,11 @@ func allSettings() []config.Setting {
 // performs no I/O, so it can also list settings and validate configuration.
 func build(l *config.Loader, log zerolog.Logger) (map[string]funcapp.Handler, func(), error) {
 	d, derr := newDeps(l, log)
+	auth := loadAuth(l)
+	if auth.Dev != nil {
+		log.Warn().Str("objectId", auth.Dev.ObjectID).Strs("roles", auth.Dev.Roles).
+			Msg("development identity in use for every API call (GOVKIT_DEV_PRINCIPAL); never set this in Azure")
+	}
 	handlers := map[string]funcapp.Handler{}
 	var errs []error
 	if derr != nil {
@@ -144,6 +153,9 @@ func build(l *config.Loader, log zerolog.Logger) (map[string]funcapp.Handler, fu
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
 			continue
+		}
+		if f.Trigger == "httpTrigger" {
+			h = auth.Wrap(f.Name, h)
 		}
 		handlers[f.Name] = h
 	}

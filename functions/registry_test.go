@@ -157,6 +157,7 @@ func TestSettingsDocumented(t *testing.T) {
 var localOnly = map[string]bool{
 	"FUNCTIONS_CUSTOMHANDLER_PORT":     true, // set by the host
 	"GOVKIT_STORAGE_CONNECTION_STRING": true, // Azure uses the managed identity
+	"GOVKIT_DEV_PRINCIPAL":             true, // local development identity, refused with platform auth
 }
 
 // TestSettingsInInfra: every setting the handler or a binding needs in Azure
@@ -187,6 +188,59 @@ func TestSettingsInInfra(t *testing.T) {
 	for name := range referenced {
 		if !strings.Contains(bicep.String(), name) {
 			t.Errorf("infra/ Bicep does not set %s (referenced by a function.json)", name)
+		}
+	}
+}
+
+// TestEveryHTTPRouteHasARule: every method of every HTTP function has a
+// declared access rule, and every rule names a real function and role.
+func TestEveryHTTPRouteHasARule(t *testing.T) {
+	type fnJSON struct {
+		Bindings []struct {
+			Type    string   `json:"type"`
+			Methods []string `json:"methods"`
+		} `json:"bindings"`
+	}
+	known := map[string]bool{}
+	for _, f := range registry() {
+		known[f.Name] = true
+		if f.Trigger != "httpTrigger" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(strings.ToLower(f.Name), "function.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fj fnJSON
+		if err := json.Unmarshal(b, &fj); err != nil {
+			t.Fatal(err)
+		}
+		for _, bd := range fj.Bindings {
+			if bd.Type != "httpTrigger" {
+				continue
+			}
+			if len(bd.Methods) == 0 {
+				t.Errorf("%s: declare its methods in function.json so each can have an access rule", f.Name)
+			}
+			for _, m := range bd.Methods {
+				found := false
+				for _, r := range accessRules {
+					found = found || (r.Function == f.Name && strings.EqualFold(r.Method, m))
+				}
+				if !found {
+					t.Errorf("%s %s has no rule in accessRules (functions/access.go)", f.Name, strings.ToUpper(m))
+				}
+			}
+		}
+	}
+	for _, r := range accessRules {
+		if !known[r.Function] {
+			t.Errorf("access rule for unknown function %s", r.Function)
+		}
+		for _, role := range r.Roles {
+			if !contains(allRoles, role) {
+				t.Errorf("access rule %s %s names unknown role %s", r.Function, r.Method, role)
+			}
 		}
 	}
 }

@@ -49,6 +49,9 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Client id of the Entra app registration with the app roles (infra/scripts/create-app-registration.sh). Empty turns platform authentication off: only for a throw-away environment.')
+param apiClientId string = ''
+
 @description('Log level for the Go handler (GOVKIT_LOG_LEVEL).')
 @allowed(['debug', 'info', 'warn', 'error'])
 param logLevel string = 'info'
@@ -236,6 +239,7 @@ var appSettings = union(
     GOVKIT_STORAGE_ENDPOINT_SUFFIX: environment().suffixes.storage
     GOVKIT_SERVICEBUS_NAMESPACE: serviceBus.outputs.fullyQualifiedNamespace
     GOVKIT_LOG_LEVEL: logLevel
+    GOVKIT_PLATFORM_AUTH: string(!empty(apiClientId)) // handler trusts X-MS-CLIENT-PRINCIPAL only when Easy Auth is on
     GOVKIT_GRAPH_BASE_URL: graphBaseUrl
     GOVKIT_POWERBI_BASE_URL: powerBiBaseUrl
     GOVKIT_SHAREPOINT_CLIENT_STATE: kvRef(keyVaultName, 'sharepoint-client-state')
@@ -255,6 +259,11 @@ module functionApp 'modules/functionapp.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
     appSettings: appSettings
+    authClientId: apiClientId
+    authExcludedPaths: [
+      '/api/health' // anonymous probe
+      '/api/sharepoint/webhook' // SharePoint cannot sign in; protected by its clientState secret
+    ]
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

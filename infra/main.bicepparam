@@ -10,6 +10,8 @@ param location = readEnvironmentVariable('AZURE_LOCATION', 'uksouth')
 param maximumInstanceCount = 40
 param instanceMemoryMB = 2048
 param logLevel = 'info'
+// Client id of the API app registration (infra/scripts/create-app-registration.sh prints it).
+param apiClientId = readEnvironmentVariable('GOVKIT_API_CLIENT_ID', '')
 
 // Teams routes (kebab-case, as shared/teams expects): route ig-team becomes app setting
 // TEAMS_ROUTE_IG_TEAM, a Key Vault reference to secret teams-route-ig-team. Create the

@@ -32,6 +32,12 @@ param instanceMemoryMB int
 @description('Custom handler runtime version. Check with: az functionapp list-flexconsumption-runtimes --location <region> --runtime custom')
 param runtimeVersion string = '1.0'
 
+@description('Client id of the Entra app registration that protects the APIs (infra/scripts/create-app-registration.sh). Empty: platform authentication off (not for production).')
+param authClientId string
+
+@description('Paths reachable without sign-in: probes, and webhooks protected by their own secret.')
+param authExcludedPaths array
+
 @description('Disable FTP and SCM basic-auth publishing credentials (deploy with Entra ID instead).')
 param disableBasicPublishingAuth bool = true
 
@@ -97,6 +103,47 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
   properties: appSettings
+}
+
+// Built-in App Service authentication (Easy Auth) with Entra ID: unauthenticated
+// API calls get 401 before they reach the handler; the handler then checks the
+// app roles in X-MS-CLIENT-PRINCIPAL (functions/access.go).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: authExcludedPaths
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 resource ftpPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
