@@ -36,7 +36,7 @@ run: build
 
 ## test: everything CI checks: format, vet, staticcheck, tests (race) against Azurite, infra
 test: fmt-check vet staticcheck
-	GOVKIT_REQUIRE_AZURITE=1 $(WITH_AZURITE) $(GO) test $(RACE) -count=1 -timeout 20m ./...
+	GOVKIT_REQUIRE_AZURITE=1 AZURITE_IN_MEMORY=1 $(WITH_AZURITE) $(GO) test $(RACE) -count=1 -timeout 20m ./...
 	$(MAKE) infra-check
 
 lint: fmt-check vet staticcheck
@@ -61,7 +61,7 @@ deploy: package
 
 ## bench: the benchmarks behind the README's figures
 bench:
-	GOVKIT_REQUIRE_AZURITE=1 $(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	GOVKIT_REQUIRE_AZURITE=1 AZURITE_IN_MEMORY=1 $(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./...
 
 ## settings: print every setting as a Markdown table
 settings:

@@ -5,6 +5,8 @@
 #   infra/local/azurite.sh start   # install if missing, start, wait until ready
 #   infra/local/azurite.sh stop
 #   infra/local/azurite.sh status
+# AZURITE_IN_MEMORY=1 keeps nothing on disk (tests: fast, and a fresh start
+# every run); AZURITE_DATA overrides the data folder.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -31,7 +33,9 @@ start)
   install
   if ready; then echo "azurite: already running on 127.0.0.1:10000-10002" >&2; exit 0; fi
   mkdir -p "$data"
-  nohup "$bin" --silent --disableTelemetry --skipApiVersionCheck --loose \
+  extra=()
+  if [[ "${AZURITE_IN_MEMORY:-}" == 1 ]]; then extra+=(--inMemoryPersistence); fi
+  nohup "$bin" --silent --disableTelemetry --skipApiVersionCheck --loose "${extra[@]}" \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
     --location "$data" >"$data/azurite.out" 2>&1 &
   echo $! >"$pidfile"

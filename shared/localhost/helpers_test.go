@@ -92,7 +92,7 @@ func (r *running) stop(t testing.TB) error {
 	r.once.Do(func() {
 		select {
 		case r.err = <-r.errc:
-		case <-time.After(20 * time.Second):
+		case <-time.After(60 * time.Second):
 			r.err = errors.New("Run did not return within 20s of cancel")
 		}
 	})
@@ -118,7 +118,7 @@ func startHost(t testing.TB, o Options) *running {
 	case err := <-r.errc:
 		cancel()
 		t.Fatalf("Run failed to start: %v", err)
-	case <-time.After(40 * time.Second):
+	case <-time.After(90 * time.Second):
 		cancel()
 		t.Fatal("host not ready within 40s")
 	}

@@ -135,7 +135,7 @@ func TestHTTPTriggers(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
-		req := recv(t, seen, 5*time.Second, "request at the handler")
+		req := recv(t, seen, 30*time.Second, "request at the handler")
 		if req.Method != "POST" || !strings.HasSuffix(req.URL, "/api/contracts/5?status=open&tag=a&tag=b") {
 			t.Errorf("method %q url %q", req.Method, req.URL)
 		}
@@ -207,7 +207,7 @@ func TestAdminAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("timer: status %d, want 202", resp.StatusCode)
 	}
-	c := recv(t, calls, 5*time.Second, "timer invocation")
+	c := recv(t, calls, 30*time.Second, "timer invocation")
 	ti, err := c.inv.Timer("myTimer")
 	must(t, err)
 	if ti.IsPastDue || ti.Status != nil || !ti.AdjustForDST || c.inv.Function != "Tick" {
@@ -223,7 +223,7 @@ func TestAdminAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("queue: status %d", resp.StatusCode)
 	}
-	c = recv(t, calls, 5*time.Second, "queue invocation")
+	c = recv(t, calls, 30*time.Second, "queue invocation")
 	qm, err := c.inv.QueueMessage("msg")
 	must(t, err)
 	if string(qm.Body) != "hello queue" || qm.DequeueCount != 1 || qm.ID == "" {
@@ -234,7 +234,7 @@ func TestAdminAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("bus: status %d", resp.StatusCode)
 	}
-	c = recv(t, calls, 5*time.Second, "bus invocation")
+	c = recv(t, calls, 30*time.Second, "bus invocation")
 	sm, err := c.inv.ServiceBusMessage("msg")
 	must(t, err)
 	if string(sm.Body) != `{"a":1}` || sm.DeliveryCount != 1 || sm.ContentType != "application/json" {
@@ -255,7 +255,7 @@ func TestAdminAPI(t *testing.T) {
 			t.Errorf("%s %s: %d %q, want %d", tt.method, tt.path, resp.StatusCode, body, tt.status)
 		}
 	}
-	recv(t, calls, 5*time.Second, "second timer invocation")
+	recv(t, calls, 30*time.Second, "second timer invocation")
 
 	resp, body := httpDo(t, "GET", h.url("/admin/functions"), "", nil)
 	var list []FunctionInfo

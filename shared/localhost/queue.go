@@ -196,12 +196,12 @@ func (l *listener) handle(ctx context.Context, m *azqueue.DequeuedMessage) {
 	inv.data[l.fn.Trigger.Name] = body
 	l.fillMetadata(inv, m, body)
 
-	renewCtx, stopRenew := context.WithCancel(ctx)
+	stop := make(chan struct{})
 	renewed := make(chan struct{})
-	go func() { defer close(renewed); l.renew(renewCtx, log, id, text, ls) }()
+	go func() { defer close(renewed); l.renew(ctx, stop, log, id, text, ls) }()
 	o := l.inv.call(ctx, inv)
-	stopRenew()
-	<-renewed
+	close(stop)
+	<-renewed // an in-flight renewal completes, so ls holds the current pop receipt
 
 	// Finish the message even when shutdown began just after the function
 	// succeeded, so a completed message is not delivered again.
@@ -225,8 +225,10 @@ func (l *listener) handle(ctx context.Context, m *azqueue.DequeuedMessage) {
 }
 
 // renew keeps the message invisible while the function runs, as the host
-// does, so a long invocation is not delivered twice.
-func (l *listener) renew(ctx context.Context, log zerolog.Logger, id, text string, ls *lease) {
+// does, so a long invocation is not delivered twice. A renewal is never
+// cancelled half-way: the service may already have rotated the pop receipt,
+// and losing the new one would make the final delete fail.
+func (l *listener) renew(ctx context.Context, stop <-chan struct{}, log zerolog.Logger, id, text string, ls *lease) {
 	every := max(l.visibility/2, 500*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -234,13 +236,15 @@ func (l *listener) renew(ctx context.Context, log zerolog.Logger, id, text strin
 		select {
 		case <-ctx.Done():
 			return
+		case <-stop:
+			return
 		case <-t.C:
 		}
-		resp, err := l.q.UpdateMessage(ctx, id, ls.get(), text, &azqueue.UpdateMessageOptions{VisibilityTimeout: secs(max(l.visibility, time.Second))})
+		call, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		resp, err := l.q.UpdateMessage(call, id, ls.get(), text, &azqueue.UpdateMessageOptions{VisibilityTimeout: secs(max(l.visibility, time.Second))})
+		cancel()
 		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn().Err(err).Msg("extending message visibility failed")
-			}
+			log.Warn().Err(err).Msg("extending message visibility failed")
 			continue
 		}
 		ls.set(deref(resp.PopReceipt))

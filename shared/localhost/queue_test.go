@@ -116,7 +116,7 @@ func TestQueueDelivery(t *testing.T) {
 				deadName = queues[i] + "-deadletter"
 			}
 			dead := queueClient(t, conn, deadName)
-			eventually(t, 15*time.Second, "the message to be finished", func() bool {
+			eventually(t, 90*time.Second, "the message to be finished", func() bool {
 				return int(st.calls.Load()) >= tt.wantCalls && messageCount(t, q) == 0
 			})
 			time.Sleep(300 * time.Millisecond) // would a stray extra delivery show up?
@@ -166,14 +166,14 @@ func TestKillMidRun(t *testing.T) {
 		"Slow": `{"bindings":[{"name":"msg","type":"queueTrigger","direction":"in","queueName":"` + queue + `"}]}`,
 	})
 	worker := testWorker(t, handlers)
-	o := Options{AppDir: dir, Worker: worker, StorageConnectionString: conn, VisibilityTimeout: 2 * time.Second, PollInterval: 100 * time.Millisecond}
+	o := Options{AppDir: dir, Worker: worker, StorageConnectionString: conn, VisibilityTimeout: 6 * time.Second, PollInterval: 100 * time.Millisecond}
 
 	first := startHost(t, o)
 	enqueueBase64(t, queueClient(t, conn, queue), "work item")
-	if n := recv(t, started, 10*time.Second, "first delivery"); n != 1 {
+	if n := recv(t, started, 60*time.Second, "first delivery"); n != 1 {
 		t.Fatalf("first delivery count %d", n)
 	}
-	time.Sleep(2500 * time.Millisecond) // longer than the visibility timeout: the lease is renewed
+	time.Sleep(7 * time.Second) // longer than the visibility timeout: the lease is renewed
 	select {
 	case n := <-started:
 		t.Fatalf("delivered again (count %d) while the first invocation was running", n)
@@ -184,11 +184,11 @@ func TestKillMidRun(t *testing.T) {
 	}
 
 	startHost(t, o)
-	if n := recv(t, started, 10*time.Second, "redelivery after restart"); n != 2 {
+	if n := recv(t, started, 60*time.Second, "redelivery after restart"); n != 2 {
 		t.Fatalf("redelivery count %d, want 2", n)
 	}
 	q := queueClient(t, conn, queue)
-	eventually(t, 10*time.Second, "the message to be deleted", func() bool { return messageCount(t, q) == 0 })
+	eventually(t, 60*time.Second, "the message to be deleted", func() bool { return messageCount(t, q) == 0 })
 	if completed.Load() != 1 {
 		t.Fatalf("completed %d times", completed.Load())
 	}
@@ -225,7 +225,7 @@ func TestQueueOutput(t *testing.T) {
 	enqueueBase64(t, queueClient(t, conn, in), "go")
 	seen := map[string]bool{}
 	for range 2 {
-		seen[recv(t, got, 10*time.Second, "consumer delivery")] = true
+		seen[recv(t, got, 60*time.Second, "consumer delivery")] = true
 	}
 	if !seen["first message!"] || !seen[`{"n":2}`] {
 		t.Fatalf("consumer saw %v", seen)

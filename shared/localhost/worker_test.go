@@ -24,7 +24,7 @@ func TestSpawnedWorker(t *testing.T) {
 		"Die":   `{"bindings":[{"name":"req","type":"httpTrigger","direction":"in"},{"name":"res","type":"http","direction":"out"}]}`,
 	})
 	buildWorker(t, dir)
-	o := Options{AppDir: dir, Settings: map[string]string{"GREETING": "hiya"}, ShutdownGrace: 5 * time.Second}
+	o := Options{AppDir: dir, Settings: map[string]string{"GREETING": "hiya"}, ShutdownGrace: 60 * time.Second}
 
 	t.Run("serves and stops cleanly", func(t *testing.T) {
 		h := startHost(t, o)
@@ -40,7 +40,7 @@ func TestSpawnedWorker(t *testing.T) {
 		if err := h.stop(t); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if d := time.Since(start); d > 4*time.Second {
+		if d := time.Since(start); d > 50*time.Second { // a kill would wait the whole 60s grace
 			t.Fatalf("stopping took %s: the worker was killed, not stopped by SIGTERM", d)
 		}
 	})
