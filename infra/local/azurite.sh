@@ -33,14 +33,16 @@ start)
   install
   if ready; then echo "azurite: already running on 127.0.0.1:10000-10002" >&2; exit 0; fi
   mkdir -p "$data"
-  extra=()
-  if [[ "${AZURITE_IN_MEMORY:-}" == 1 ]]; then extra+=(--inMemoryPersistence); fi
-  nohup "$bin" --silent --disableTelemetry --skipApiVersionCheck --loose "${extra[@]}" \
+  # In memory, Azurite refuses --location; it then writes nothing at all.
+  store=(--location "$data")
+  if [[ "${AZURITE_IN_MEMORY:-}" == 1 ]]; then store=(--inMemoryPersistence); fi
+  nohup "$bin" --silent --disableTelemetry --skipApiVersionCheck --loose "${store[@]}" \
     --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
-    --location "$data" >"$data/azurite.out" 2>&1 &
+    >"$data/azurite.out" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 150); do
-    if ready; then echo "azurite: ready on 127.0.0.1:10000-10002 (data in $data)" >&2; exit 0; fi
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
+    if ready; then echo "azurite: ready on 127.0.0.1:10000-10002 (${store[*]})" >&2; exit 0; fi
     sleep 0.2
   done
   echo "azurite: did not become ready; see $data/azurite.out" >&2
