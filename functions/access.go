@@ -28,6 +28,21 @@ var allRoles = []string{roleReader, roleContracts, roleReviewer, roleOfficer, ro
 // from it (make docs).
 var accessRules = []funcapp.Rule{
 	{Function: "Health", Method: "GET", Path: "health"}, // anonymous: probes
+	// anonymous: SharePoint/Graph cannot sign in; the clientState secret is checked instead.
+
+	{Function: "Contracts", Method: "GET", Path: "contracts", Roles: []string{roleReader, roleContracts, roleAutomation}},
+	{Function: "Contracts", Method: "GET", Path: "contracts/{id}", Roles: []string{roleReader, roleContracts, roleAutomation}},
+	{Function: "Contracts", Method: "PUT", Path: "contracts/{id}", Roles: []string{roleContracts, roleAutomation}},
+	{Function: "Contracts", Method: "PATCH", Path: "contracts/{id}", Roles: []string{roleContracts, roleAutomation}},
+	{Function: "Contracts", Method: "DELETE", Path: "contracts/{id}", Roles: []string{roleContracts}},
+	{Function: "ContractsImport", Method: "POST", Path: "contracts:import", Roles: []string{roleContracts}},
+
+	// Personal details are returned only to officers (?include=person); the
+	// handler enforces that part.
+	{Function: "SubjectRequests", Method: "GET", Path: "subject-requests", Roles: []string{roleOfficer, roleAutomation}},
+	{Function: "SubjectRequests", Method: "GET", Path: "subject-requests/{id}", Roles: []string{roleOfficer, roleAutomation}},
+	{Function: "SubjectRequests", Method: "POST", Path: "subject-requests", Roles: []string{roleOfficer, roleAutomation}},
+	{Function: "SubjectRequests", Method: "POST", Path: "subject-requests/{id}/events", Roles: []string{roleOfficer, roleAutomation}},
 }
 
 // loadAuth reads the access-control settings.

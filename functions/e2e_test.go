@@ -186,14 +186,20 @@ func TestLocalHostEndToEnd(t *testing.T) {
 	if err := stage(app); err != nil {
 		t.Fatal(err)
 	}
+	// The settings make run uses, so this test fails when they are incomplete.
+	settings, err := loadLocalSettings("../infra/local/local.settings.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings["AzureWebJobsStorage"], settings["GOVKIT_STORAGE_CONNECTION_STRING"] = conn, conn
+	settings["GOVKIT_LOG_LEVEL"], settings["GOVKIT_LOG_FORMAT"] = "warn", "json"
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- localhost.Run(ctx, localhost.Options{
-			AppDir: app, Addr: "127.0.0.1:0", StorageConnectionString: conn,
-			Settings: map[string]string{"AzureWebJobsStorage": conn, "GOVKIT_STORAGE_CONNECTION_STRING": conn, "GOVKIT_LOG_LEVEL": "warn"},
-			Log:      zerolog.New(io.Discard), Ready: func(a string) { ready <- a },
+			AppDir: app, Addr: "127.0.0.1:0", StorageConnectionString: conn, Settings: settings,
+			Log: zerolog.New(io.Discard), Ready: func(a string) { ready <- a },
 		})
 	}()
 	var addr string

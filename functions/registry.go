@@ -34,6 +34,13 @@ type function struct {
 func registry() []function {
 	return []function{
 		{Name: "Health", Trigger: "httpTrigger", Build: buildHealth},
+		{Name: "Contracts", Trigger: "httpTrigger", Build: buildContracts},
+		{Name: "ContractsImport", Trigger: "httpTrigger", Build: buildContractsImport},
+		{Name: "ContractExpiryAlerts", Trigger: "timerTrigger", Build: buildContractExpiryAlerts},
+		{Name: "TeamsNotify", Trigger: "serviceBusTrigger", Build: buildTeamsNotify},
+		{Name: "SubjectRequests", Trigger: "httpTrigger", Build: buildSubjectRequests},
+		{Name: "SubjectRequestSweep", Trigger: "timerTrigger", Build: buildSubjectRequestSweep},
+		{Name: "PowerBIFeed", Trigger: "timerTrigger", Build: buildPowerBIFeed},
 	}
 }
 

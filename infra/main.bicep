@@ -52,6 +52,16 @@ param instanceMemoryMB int = 2048
 @description('Client id of the Entra app registration with the app roles (infra/scripts/create-app-registration.sh). Empty turns platform authentication off: only for a throw-away environment.')
 param apiClientId string = ''
 
+@description('Power BI workspace (group) id for the push dataset; empty: CSV snapshots only.')
+param powerBiWorkspaceId string = ''
+
+@description('Public base URL of the app for links on Teams cards (e.g. https://<app>.azurewebsites.net, or a front door); empty: cards carry no links.')
+param publicBaseUrl string = ''
+
+@description('Bank holidays that move subject-request deadlines: england-and-wales, scotland or northern-ireland.')
+@allowed(['england-and-wales', 'scotland', 'northern-ireland'])
+param bankHolidayDivision string = 'england-and-wales'
+
 @description('Log level for the Go handler (GOVKIT_LOG_LEVEL).')
 @allowed(['debug', 'info', 'warn', 'error'])
 param logLevel string = 'info'
@@ -240,6 +250,17 @@ var appSettings = union(
     GOVKIT_SERVICEBUS_NAMESPACE: serviceBus.outputs.fullyQualifiedNamespace
     GOVKIT_LOG_LEVEL: logLevel
     GOVKIT_PLATFORM_AUTH: string(!empty(apiClientId)) // handler trusts X-MS-CLIENT-PRINCIPAL only when Easy Auth is on
+    GOVKIT_PUBLIC_BASE_URL: publicBaseUrl
+    GOVKIT_TENANT_ID: tenant().tenantId
+    // Timer schedules (NCRONTAB, UTC: WEBSITE_TIME_ZONE is not supported on Flex). function.json
+    // files reference them as %NAME%, so they must exist.
+    CONTRACT_ALERTS_SCHEDULE: '0 0 7 * * 1-5'
+    SUBJECT_REQUEST_SWEEP_SCHEDULE: '0 30 6 * * *'
+    POWERBI_FEED_SCHEDULE: '0 5 7-18 * * 1-5'
+    POWERBI_WORKSPACE_ID: powerBiWorkspaceId
+    UK_BANK_HOLIDAY_DIVISION: bankHolidayDivision
+    UK_BANK_HOLIDAYS_FILE: '' // optional newer gov.uk file on a mount; empty: the embedded data
+    CLOUD_APPS_REGISTER_URL: empty(publicBaseUrl) ? '' : '${publicBaseUrl}/api/cloudapps'
     GOVKIT_GRAPH_BASE_URL: graphBaseUrl
     GOVKIT_POWERBI_BASE_URL: powerBiBaseUrl
     GOVKIT_SHAREPOINT_CLIENT_STATE: kvRef(keyVaultName, 'sharepoint-client-state')
