@@ -29,6 +29,7 @@ var allRoles = []string{roleReader, roleContracts, roleReviewer, roleOfficer, ro
 var accessRules = []funcapp.Rule{
 	{Function: "Health", Method: "GET", Path: "health"}, // anonymous: probes
 	// anonymous: SharePoint/Graph cannot sign in; the clientState secret is checked instead.
+	{Function: "SharePointWebhook", Method: "POST", Path: "sharepoint/webhook"},
 
 	{Function: "Contracts", Method: "GET", Path: "contracts", Roles: []string{roleReader, roleContracts, roleAutomation}},
 	{Function: "Contracts", Method: "GET", Path: "contracts/{id}", Roles: []string{roleReader, roleContracts, roleAutomation}},
@@ -36,6 +37,10 @@ var accessRules = []funcapp.Rule{
 	{Function: "Contracts", Method: "PATCH", Path: "contracts/{id}", Roles: []string{roleContracts, roleAutomation}},
 	{Function: "Contracts", Method: "DELETE", Path: "contracts/{id}", Roles: []string{roleContracts}},
 	{Function: "ContractsImport", Method: "POST", Path: "contracts:import", Roles: []string{roleContracts}},
+
+	{Function: "CloudApps", Method: "GET", Path: "cloudapps", Roles: []string{roleReader, roleReviewer, roleAutomation}},
+	{Function: "CloudApps", Method: "GET", Path: "cloudapps/{appId}", Roles: []string{roleReader, roleReviewer, roleAutomation}},
+	{Function: "CloudApps", Method: "PATCH", Path: "cloudapps/{appId}", Roles: []string{roleReviewer, roleAutomation}},
 
 	// Personal details are returned only to officers (?include=person); the
 	// handler enforces that part.

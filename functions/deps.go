@@ -24,6 +24,9 @@ type deps struct {
 	outbox *notify.Outbox
 	// blobs writes teams-outbox cards and run reports.
 	blobs *blobWriter
+	// spChanges carries SharePoint change notifications to SharePointSync
+	// (queue "sharepoint-changes"; chosen like the notifications transport).
+	spChanges notify.Transport
 }
 
 func newDeps(l *config.Loader, log zerolog.Logger) (*deps, error) {
@@ -99,12 +102,18 @@ func (d *deps) wireNotifications(l *config.Loader, cfg store.Config, sbNamespace
 			return err
 		}
 		transport = t
+		if d.spChanges, err = notify.NewServiceBusTransport(sbNamespace, sharepointChangesQueue, cred); err != nil {
+			return err
+		}
 	case cfg.ConnectionString != "":
 		t, err := notify.NewQueueTransport(cfg.ConnectionString, notify.QueueName)
 		if err != nil {
 			return err
 		}
 		transport = t
+		if d.spChanges, err = notify.NewQueueTransport(cfg.ConnectionString, sharepointChangesQueue); err != nil {
+			return err
+		}
 	default:
 		l.Fail("GOVKIT_SERVICEBUS_NAMESPACE", "is required when storage uses the managed identity (the storage-queue transport is for local runs)")
 		return nil

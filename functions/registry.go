@@ -41,6 +41,11 @@ func registry() []function {
 		{Name: "SubjectRequests", Trigger: "httpTrigger", Build: buildSubjectRequests},
 		{Name: "SubjectRequestSweep", Trigger: "timerTrigger", Build: buildSubjectRequestSweep},
 		{Name: "PowerBIFeed", Trigger: "timerTrigger", Build: buildPowerBIFeed},
+		{Name: "CloudAppHarvest", Trigger: "timerTrigger", Build: buildCloudAppHarvest},
+		{Name: "CloudApps", Trigger: "httpTrigger", Build: buildCloudApps},
+		{Name: "SharePointWebhook", Trigger: "httpTrigger", Build: buildSharePointWebhook},
+		{Name: "SharePointSync", Trigger: "serviceBusTrigger", Build: buildSharePointSync},
+		{Name: "SharePointSubscriptions", Trigger: "timerTrigger", Build: buildSharePointSubscriptions},
 	}
 }
 

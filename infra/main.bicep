@@ -58,6 +58,9 @@ param powerBiWorkspaceId string = ''
 @description('Public base URL of the app for links on Teams cards (e.g. https://<app>.azurewebsites.net, or a front door); empty: cards carry no links.')
 param publicBaseUrl string = ''
 
+@description('SharePoint lists that feed the registers, as the JSON the SHAREPOINT_LISTS setting takes; empty: none.')
+param sharePointLists string = ''
+
 @description('Bank holidays that move subject-request deadlines: england-and-wales, scotland or northern-ireland.')
 @allowed(['england-and-wales', 'scotland', 'northern-ireland'])
 param bankHolidayDivision string = 'england-and-wales'
@@ -257,13 +260,19 @@ var appSettings = union(
     CONTRACT_ALERTS_SCHEDULE: '0 0 7 * * 1-5'
     SUBJECT_REQUEST_SWEEP_SCHEDULE: '0 30 6 * * *'
     POWERBI_FEED_SCHEDULE: '0 5 7-18 * * 1-5'
+    CLOUD_APP_HARVEST_SCHEDULE: '0 0 5 * * *'
     POWERBI_WORKSPACE_ID: powerBiWorkspaceId
     UK_BANK_HOLIDAY_DIVISION: bankHolidayDivision
     UK_BANK_HOLIDAYS_FILE: '' // optional newer gov.uk file on a mount; empty: the embedded data
+    CLOUD_APP_HIGH_RISK_PERMISSIONS: '' // extra permissions to rank high risk, beyond the built-in table
     CLOUD_APPS_REGISTER_URL: empty(publicBaseUrl) ? '' : '${publicBaseUrl}/api/cloudapps'
     GOVKIT_GRAPH_BASE_URL: graphBaseUrl
     GOVKIT_POWERBI_BASE_URL: powerBiBaseUrl
-    GOVKIT_SHAREPOINT_CLIENT_STATE: kvRef(keyVaultName, 'sharepoint-client-state')
+    SHAREPOINT_CLIENT_STATE: kvRef(keyVaultName, 'sharepoint-client-state')
+    SHAREPOINT_LISTS: sharePointLists // JSON; see README "SharePoint list forms"
+    SHAREPOINT_NOTIFICATION_URL: empty(publicBaseUrl) ? '' : '${publicBaseUrl}/api/sharepoint/webhook'
+    SHAREPOINT_SUBSCRIPTIONS_SCHEDULE: '0 15 2 * * *'
+
   },
   teamsRouteSettings // TEAMS_ROUTE_<NAME>, one per entry in teamsRoutes
 )

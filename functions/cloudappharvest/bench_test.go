@@ -1,0 +1,80 @@
+package cloudappharvest
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/council-ict/govkit/shared/graph"
+	"github.com/council-ict/govkit/shared/graph/graphtest"
+)
+
+// BenchmarkHarvest10k harvests 10,000 generated service principals (plus the
+// two resources) from the stand-in into Azurite. It reports Graph requests
+// against the minimum for this request shape (delta pages of 999 plus one
+// $batch per 20 sub-requests, three sub-requests per app, plus resource
+// look-ups) and against the issue's bound (pages + apps/20), table
+// transactions against the minimum (entities written / 100), and the peak
+// Go heap sampled during the run. HARVEST_BENCH_N overrides the size
+// (e.g. 100000).
+func BenchmarkHarvest10k(b *testing.B) {
+	n := 10000
+	if s := os.Getenv("HARVEST_BENCH_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	b.ReportAllocs()
+	var rep Report
+	var peak uint64
+	var wall time.Duration
+	for range b.N {
+		b.StopTimer()
+		f := newFixture(b, graphtest.Options{Generated: n})
+		h := f.handler(b)
+		b.StartTimer()
+		stop := make(chan struct{})
+		var p atomic.Uint64
+		go func() {
+			var ms runtime.MemStats
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > p.Load() {
+					p.Store(ms.HeapInuse)
+				}
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		start := time.Now()
+		var err error
+		rep, err = h.Run(context.Background())
+		wall = time.Since(start)
+		close(stop)
+		peak = max(peak, p.Load())
+		if err != nil || !rep.Complete {
+			b.Fatalf("harvest: %v %+v", err, rep)
+		}
+	}
+	apps := rep.Apps
+	pages := (apps + graph.PageSize - 1) / graph.PageSize
+	minBatches := (3*apps + graph.BatchSize - 1) / graph.BatchSize
+	minTx := (rep.EntitiesWritten + 99) / 100
+	b.ReportMetric(float64(apps), "apps/op")
+	b.ReportMetric(float64(rep.GraphRequests), "graph-req/op")
+	b.ReportMetric(float64(pages+minBatches), "graph-min/op")
+	b.ReportMetric(float64(pages+(apps+graph.BatchSize-1)/graph.BatchSize), "graph-issue-min/op")
+	b.ReportMetric(float64(rep.Transactions), "table-tx/op")
+	b.ReportMetric(float64(minTx), "table-tx-min/op")
+	b.ReportMetric(float64(rep.EntitiesWritten), "entities/op")
+	b.ReportMetric(float64(rep.EntitiesRead), "entities-read/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(wall.Seconds(), "wall-s/op")
+}
