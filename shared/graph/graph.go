@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -30,6 +31,7 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 )
 
@@ -58,6 +60,8 @@ type Config struct {
 	Concurrency int
 }
 
+var sdkInit sync.Once
+
 // Client is a Graph client. It is safe for concurrent use.
 type Client struct {
 	sdk     *msgraphsdk.GraphServiceClient
@@ -69,6 +73,10 @@ type Client struct {
 
 // New builds a client. It performs no I/O.
 func New(cfg Config) (*Client, error) {
+	// msgraph-sdk-go-core creates its error-mapping registry lazily without
+	// synchronising the first read, so concurrent $batch sends race on it
+	// (seen under -race). Create it once, before any concurrency.
+	sdkInit.Do(func() { msgraphgocore.GetErrorFactoryFromRegistry("") })
 	if cfg.Credential == nil {
 		return nil, errors.New("graph: a credential is required")
 	}
