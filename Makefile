@@ -10,7 +10,7 @@ WITH_AZURITE := infra/local/with-azurite.sh
 # Race detection costs build time; CI's budget allows it for every package.
 RACE        ?= -race
 
-.PHONY: all build package run test lint fmt-check vet staticcheck azurite azurite-stop bench infra-check clean settings deploy docs
+.PHONY: all build package run test lint fmt-check vet staticcheck azurite azurite-stop bench infra-check clean settings deploy docs package-check
 
 all: build
 
@@ -38,6 +38,12 @@ run: build
 test: fmt-check vet staticcheck
 	GOVKIT_REQUIRE_AZURITE=1 AZURITE_IN_MEMORY=1 $(WITH_AZURITE) $(GO) test $(RACE) -count=1 -timeout 20m ./...
 	$(MAKE) infra-check
+	$(MAKE) package-check
+
+## package-check: stage dist/, zip it as make deploy would, and check the zip
+package-check: package
+	DRY_RUN=1 DRY_RUN_OUT=$(LOCAL)/app.zip infra/scripts/deploy.sh
+	python3 infra/local/check-package.py $(LOCAL)/app.zip $$(bin/handler functions)
 
 lint: fmt-check vet staticcheck
 

@@ -41,6 +41,8 @@ var accessRules = []funcapp.Rule{
 	{Function: "CloudApps", Method: "GET", Path: "cloudapps", Roles: []string{roleReader, roleReviewer, roleAutomation}},
 	{Function: "CloudApps", Method: "GET", Path: "cloudapps/{appId}", Roles: []string{roleReader, roleReviewer, roleAutomation}},
 	{Function: "CloudApps", Method: "PATCH", Path: "cloudapps/{appId}", Roles: []string{roleReviewer, roleAutomation}},
+	{Function: "CloudApps", Method: "PUT", Path: "cloudapps/{appId}/erasure-evidence", Roles: []string{roleReviewer}},
+	{Function: "CloudApps", Method: "GET", Path: "cloudapps/{appId}/erasure", Roles: []string{roleReader, roleReviewer, roleAutomation}},
 
 	// Personal details are returned only to officers (?include=person); the
 	// handler enforces that part.

@@ -56,7 +56,7 @@ func graphFor(l *config.Loader, d *deps) (cloudappharvest.Graph, string) {
 	local := d.cred == nil && os.Getenv("AZURE_CLIENT_ID") == "" && os.Getenv("AZURE_TENANT_ID") == ""
 	if demo == "on" || demo == "auto" && local {
 		return &lazyGraph{start: func() (*graph.Client, error) {
-			s := graphtest.NewDemo(time.Now())
+			s := demoTenant(d.log) // shared with DataErasureChecks (erasure_build.go)
 			return graph.New(graph.Config{BaseURL: s.BaseURL(), Credential: graph.StaticToken("demo")})
 		}}, graphtest.CouncilTenant
 	}

@@ -5,6 +5,7 @@
 //	handler stage DIR       write DIR/<FunctionName>/function.json for every function
 //	handler settings        print every setting, its default and meaning (Markdown)
 //	handler access          print who may call which HTTP route (Markdown)
+//	handler functions       list the registered function names
 //	handler check           validate settings as the host would start us, then exit
 //	handler host [flags]    the local Functions host for development (see -h)
 //	handler version         print the build version
@@ -75,13 +76,18 @@ func run(ctx context.Context, args []string, lookup config.LookupFunc, stdout, s
 	case "access":
 		printAccess(stdout)
 		return 0
+	case "functions":
+		for _, f := range registry() {
+			fmt.Fprintln(stdout, f.Name)
+		}
+		return 0
 	case "host":
 		return hostCommand(ctx, args, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "handler: unknown command %q (commands: stage, settings, access, check, host, version)\n", cmd)
+		fmt.Fprintf(stderr, "handler: unknown command %q (commands: stage, settings, access, functions, check, host, version)\n", cmd)
 		return 2
 	}
 }

@@ -46,6 +46,7 @@ func registry() []function {
 		{Name: "SharePointWebhook", Trigger: "httpTrigger", Build: buildSharePointWebhook},
 		{Name: "SharePointSync", Trigger: "serviceBusTrigger", Build: buildSharePointSync},
 		{Name: "SharePointSubscriptions", Trigger: "timerTrigger", Build: buildSharePointSubscriptions},
+		{Name: "DataErasureChecks", Trigger: "timerTrigger", Build: buildDataErasureChecks},
 	}
 }
 

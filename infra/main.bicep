@@ -127,19 +127,34 @@ var functionAppName = 'func-govkit-${env}-${token}'
 var deploymentContainerName = 'deployment'
 var blobContainers = [
   deploymentContainerName // Flex deployment package (written by azd / make deploy)
-  'powerbi-snapshots'
+  'powerbi-feed'
+  'teams-outbox'
   'erasure-evidence'
   'run-reports'
+  'app-exports' // council-held copies linked to apps (ERASURE_COUNCIL_COPY_PREFIXES)
 ]
+// Every table the code uses (functions/infra_test.go checks this list against the code).
 var tableNames = [
   'contracts'
-  'alertlog'
+  'contractalerts'
+  'notificationledger'
+  'teamsdeliveries'
   'cloudapps'
+  'cloudappfindings'
+  'watermarks'
   'subjectrequests'
   'subjectrequestevents'
-  'watermarks'
+  'subjectrequestpeople'
+  'subjectrequestcounters'
+  'subjectrequestidempotency'
+  'sharepointitems'
+  'sharepointitemerrors'
+  'sharepointwatermarks'
+  'powerbifeedruns'
+  'powerbischemas'
   'erasurechecks'
-  'feedruns'
+  'erasurecheckresults'
+  'erasureevidence'
 ]
 var serviceBusQueues = [
   'notifications'
@@ -261,6 +276,7 @@ var appSettings = union(
     SUBJECT_REQUEST_SWEEP_SCHEDULE: '0 30 6 * * *'
     POWERBI_FEED_SCHEDULE: '0 5 7-18 * * 1-5'
     CLOUD_APP_HARVEST_SCHEDULE: '0 0 5 * * *'
+    DATA_ERASURE_CHECKS_SCHEDULE: '0 0 6 * * *'
     POWERBI_WORKSPACE_ID: powerBiWorkspaceId
     UK_BANK_HOLIDAY_DIVISION: bankHolidayDivision
     UK_BANK_HOLIDAYS_FILE: '' // optional newer gov.uk file on a mount; empty: the embedded data

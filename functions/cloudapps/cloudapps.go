@@ -4,6 +4,8 @@
 //	GET   /api/cloudapps            list, filtered and paged
 //	GET   /api/cloudapps/{appId}    one application, with its IG record's ETag
 //	PATCH /api/cloudapps/{appId}    change IG fields (JSON merge patch, If-Match)
+//	PUT   /api/cloudapps/{appId}/erasure-evidence  file a supplier's erasure certificate record (erasure.go)
+//	GET   /api/cloudapps/{appId}/erasure           every erasure check's latest result and history
 //
 // People can change only the IG fields; the harvested facts are read-only
 // here, and the harvest never writes the IG record.
@@ -44,6 +46,7 @@ type Handler struct {
 	entries *store.Table[ca.Entry]
 	igs     *store.Table[ca.IG]
 	now     func() time.Time
+	erasure erasureTables // erasure.go
 }
 
 // New builds the function over the register table (ca.Table when empty).
@@ -55,7 +58,9 @@ func New(svc *store.Service, table string) (*Handler, error) {
 	if table == "" {
 		table = ca.Table
 	}
-	return &Handler{table: table, svc: svc, entries: store.NewTable[ca.Entry](svc, table), igs: store.NewTable[ca.IG](svc, table), now: time.Now}, nil
+	h := &Handler{table: table, svc: svc, entries: store.NewTable[ca.Entry](svc, table), igs: store.NewTable[ca.IG](svc, table), now: time.Now}
+	h.SetErasureTables("", "", "")
+	return h, nil
 }
 
 // Invoke serves one request.
@@ -64,7 +69,7 @@ func (h *Handler) Invoke(ctx context.Context, inv funcapp.Invocation) (funcapp.R
 }
 
 func (h *Handler) serve(ctx context.Context, req funcapp.HTTPRequest) (funcapp.Result, error) {
-	h.once.Do(func() { h.onceErr = h.svc.EnsureTables(ctx, h.table) })
+	h.once.Do(func() { h.onceErr = h.svc.EnsureTables(ctx, append([]string{h.table}, h.erasure.names()...)...) })
 	if h.onceErr != nil {
 		return funcapp.Result{}, h.onceErr
 	}
@@ -76,6 +81,8 @@ func (h *Handler) serve(ctx context.Context, req funcapp.HTTPRequest) (funcapp.R
 		return funcapp.Problem(405, "Method not allowed", "the register list supports GET only", ""), nil
 	case store.ValidateKeys(ca.PartitionEntra, appID) != nil:
 		return funcapp.Problem(400, "Invalid application id", "the application id contains characters that cannot be an id", "appId"), nil
+	case req.Params["action"] != "":
+		return h.action(ctx, appID, req.Params["action"], req)
 	case req.Method == "GET":
 		return h.get(ctx, appID)
 	case req.Method == "PATCH":

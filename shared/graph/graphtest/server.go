@@ -257,6 +257,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveBatch(w, r)
 	case r.Method == http.MethodGet && (path == "/servicePrincipals/delta" || path == "/servicePrincipals/delta()"):
 		s.serveDelta(w, r)
+	case r.Method == http.MethodPatch:
+		s.servePatch(w, r) // erasure.go
 	case r.Method == http.MethodGet:
 		s.mu.Lock()
 		s.counts.Other++
@@ -500,6 +502,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 
 // resource answers GET /servicePrincipals/{id}[/{relationship}] (locked).
 func (s *Server) resource(path string, q url.Values) (int, any) {
+	path = s.appIDPath(path) // servicePrincipals(appId='…'), erasure.go
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) < 2 || parts[0] != "servicePrincipals" {
 		return 400, errorBody(400, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
