@@ -69,6 +69,7 @@ type Client struct {
 	tr      *transport
 	stats   *counters
 	conc    int
+	base    *url.URL
 }
 
 // New builds a client. It performs no I/O.
@@ -110,7 +111,24 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("graph: request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(base.String())
-	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, tr: tr, stats: stats, conc: cfg.Concurrency}, nil
+	return &Client{sdk: msgraphsdk.NewGraphServiceClient(adapter), adapter: adapter, tr: tr, stats: stats, conc: cfg.Concurrency, base: base}, nil
+}
+
+// rebase points a persisted nextLink or deltaLink at this client's base
+// URL. Links are stored between runs; the configured endpoint may have
+// changed since (a national-cloud move, or locally a demo tenant on a new
+// port), and a link must never lead a request anywhere but the configured
+// Graph endpoint. A link outside the base path is refused.
+func (c *Client) rebase(link string) (string, error) {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		return "", errors.New("graph: stored link is not an absolute URL")
+	}
+	if !strings.HasPrefix(u.Path, c.base.Path+"/") {
+		return "", fmt.Errorf("graph: stored link is not under the configured base path %q", c.base.Path)
+	}
+	u.Scheme, u.Host = c.base.Scheme, c.base.Host
+	return u.String(), nil
 }
 
 // Stats returns the client's counters since it was built.

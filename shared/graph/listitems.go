@@ -61,6 +61,11 @@ func (c *Client) ListItemsDelta(ctx context.Context, site, list, link string) (L
 			return ListDeltaPage{}, fmt.Errorf("graph: site %q or list %q is not a valid id", site, list)
 		}
 		link = strings.TrimRight(c.adapter.GetBaseUrl(), "/") + "/sites/" + site + "/lists/" + list + "/items/delta?$expand=fields"
+	} else {
+		var err error
+		if link, err = c.rebase(link); err != nil {
+			return ListDeltaPage{}, err
+		}
 	}
 	u, err := url.Parse(link)
 	if err != nil || u.Host == "" {

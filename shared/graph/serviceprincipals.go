@@ -62,6 +62,9 @@ func (c *Client) ServicePrincipalsDelta(ctx context.Context, link string) (Delta
 			QueryParameters: &serviceprincipals.DeltaRequestBuilderGetQueryParameters{Select: ServicePrincipalSelect},
 		})
 	} else {
+		if link, err = c.rebase(link); err != nil {
+			return DeltaPage{}, err
+		}
 		resp, err = c.sdk.ServicePrincipals().Delta().WithUrl(link).GetAsDeltaGetResponse(ctx,
 			&serviceprincipals.DeltaRequestBuilderGetRequestConfiguration{Headers: preferPageSize()})
 	}
