@@ -438,23 +438,31 @@ func (r *run) page(ctx context.Context, page graph.DeltaPage, mode string) error
 		ops = append(ops, store.Op[cloudapps.Entry]{Kind: store.OpUpsert, Value: e})
 		r.rep.Apps++
 	}
-	// Pending findings first: a crash between the two writes re-finds them
-	// (the entry's Notified was not yet updated) and re-records the same rows.
+	if err := r.write(ctx, pend, ops, "write register"); err != nil {
+		return err
+	}
+	return r.markRemoved(ctx, removed)
+}
+
+// write records pending findings, then register entries. Pending findings
+// go first: a crash between the two writes re-finds them (the entry's
+// Notified was not yet updated) and re-records the same rows.
+func (r *run) write(ctx context.Context, pend []store.Op[pendingFinding], ops []store.Op[cloudapps.Entry], what string) error {
 	if len(pend) > 0 {
-		st, err := h.pending.Batch(ctx, pend)
+		st, err := r.h.pending.Batch(ctx, pend)
 		r.rep.add(st)
 		if err != nil {
 			return fmt.Errorf("record findings: %w", err)
 		}
 	}
 	if len(ops) > 0 {
-		st, err := h.entries.Batch(ctx, ops)
+		st, err := r.h.entries.Batch(ctx, ops)
 		r.rep.add(st)
 		if err != nil {
-			return fmt.Errorf("write register: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	return r.markRemoved(ctx, removed)
+	return nil
 }
 
 // harvestOwns says which finding keys the harvest evaluates (the IG sweep
@@ -674,19 +682,8 @@ func (r *run) recheck(ctx context.Context) error {
 	var ops []store.Op[cloudapps.Entry]
 	var pend []store.Op[pendingFinding]
 	flush := func() error {
-		if len(pend) > 0 {
-			st, err := h.pending.Batch(ctx, pend)
-			r.rep.add(st)
-			if err != nil {
-				return fmt.Errorf("record findings: %w", err)
-			}
-		}
-		if len(ops) > 0 {
-			st, err := h.entries.Batch(ctx, ops)
-			r.rep.add(st)
-			if err != nil {
-				return fmt.Errorf("recheck: %w", err)
-			}
+		if err := r.write(ctx, pend, ops, "recheck"); err != nil {
+			return err
 		}
 		ops, pend = ops[:0], pend[:0]
 		return nil

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/council-ict/govkit/shared/contracts"
@@ -235,7 +236,7 @@ func (h *Handler) Run(ctx context.Context) (rep Report, err error) {
 	claimedAt := start.UTC().Format(time.RFC3339)
 	for _, route := range sortedKeys(newByRoute) {
 		alerts := newByRoute[route]
-		slices.SortFunc(alerts, func(a, b contracts.Alert) int { return compareStr(a.ID(), b.ID()) })
+		slices.SortFunc(alerts, func(a, b contracts.Alert) int { return strings.Compare(a.ID(), b.ID()) })
 		for chunk := range slices.Chunk(alerts, contracts.MaxDigestItems) {
 			ids := make([]string, len(chunk))
 			for i := range chunk {
@@ -292,16 +293,6 @@ func (h *Handler) Run(ctx context.Context) (rep Report, err error) {
 		return rep, fmt.Errorf("mark %d alerts published (their digests went; the next run re-publishes under the same IDs, which the Outbox drops): %w", len(done), err)
 	}
 	return rep, nil
-}
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

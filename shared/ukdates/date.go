@@ -1,6 +1,7 @@
 package ukdates
 
 import (
+	"cmp"
 	"fmt"
 	"sync"
 	"time"
@@ -119,11 +120,11 @@ func (d Date) DaysUntil(e Date) int { return e.dayNumber() - d.dayNumber() }
 func (d Date) Compare(e Date) int {
 	switch {
 	case d.Year != e.Year:
-		return cmpInt(d.Year, e.Year)
+		return cmp.Compare(d.Year, e.Year)
 	case d.Month != e.Month:
-		return cmpInt(int(d.Month), int(e.Month))
+		return cmp.Compare(int(d.Month), int(e.Month))
 	default:
-		return cmpInt(d.Day, e.Day)
+		return cmp.Compare(d.Day, e.Day)
 	}
 }
 
@@ -132,16 +133,6 @@ func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
 
 // After reports whether d is later than e.
 func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // midnightUTC is d as a time.Time, used only for calendar arithmetic.
 // UTC has no daylight-saving gaps, so every day is exactly 24 hours.
