@@ -368,6 +368,10 @@ func (h *Handler) patch(ctx context.Context, appID string, req funcapp.HTTPReque
 		return funcapp.ValidationProblem(err), nil
 	}
 	next.UpdatedAt = ca.FormatTime(h.now())
+	next.UpdatedBy = "system"
+	if p, ok := funcapp.PrincipalFrom(ctx); ok && p.ObjectID != "" {
+		next.UpdatedBy = p.ObjectID
+	}
 	var newTag azcore.ETag
 	if ig == nil {
 		newTag, err = h.igs.Insert(ctx, next)

@@ -35,7 +35,9 @@ func do(t *testing.T, h *Handler, c call) (int, map[string]string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := h.Invoke(context.Background(), inv)
+	// The caller the access-control wrapper would put in the context.
+	ctx := funcapp.WithPrincipal(context.Background(), funcapp.Principal{ObjectID: "reviewer-oid", Roles: []string{"CloudApps.Reviewer"}})
+	res, err := h.Invoke(ctx, inv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,8 @@ func TestGetAndPatch(t *testing.T) {
 	}
 	status, hdr, body = do(t, h, call{method: "PATCH", appID: "app-a", body: `{"dataLocation":"uk","personalData":"special-category","lastReviewed":"2026-01-05","reviewDate":"2099-01-01","reviewedBy":"IG officer"}`})
 	etag := hdr["ETag"]
-	if status != 200 || etag == "" || !strings.Contains(string(body), `"dataLocation":"uk"`) || strings.Contains(string(body), "unreviewed") {
+	if status != 200 || etag == "" || !strings.Contains(string(body), `"dataLocation":"uk"`) || strings.Contains(string(body), "unreviewed") ||
+		!strings.Contains(string(body), `"updatedBy":"reviewer-oid"`) {
 		t.Fatalf("first patch: %d %v %s", status, hdr, body)
 	}
 	if status, _, _ = do(t, h, call{method: "PATCH", appID: "app-a", body: `{"notes":"x"}`}); status != 428 {

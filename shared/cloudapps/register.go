@@ -240,6 +240,9 @@ type IG struct {
 	TerminationDate    string `json:"terminationDate,omitempty"`
 	Notes              string `json:"notes,omitempty"`
 	UpdatedAt          string `json:"updatedAt,omitempty"`
+	// UpdatedBy is who made the last change: the caller's Entra object id,
+	// or "sharepoint:<list>" for edits that came from a list form.
+	UpdatedBy string `json:"updatedBy,omitempty"`
 }
 
 type igField struct {

@@ -298,6 +298,7 @@ func (a CloudAppReviewsApplier) Apply(ctx context.Context, l List, it graph.List
 	if cur != nil {
 		before := *cur
 		before.UpdatedAt, next.UpdatedAt = "", ""
+		before.UpdatedBy, next.UpdatedBy = "", ""
 		if before == next {
 			return false, nil
 		}
@@ -307,6 +308,7 @@ func (a CloudAppReviewsApplier) Apply(ctx context.Context, l List, it graph.List
 		now = a.Now
 	}
 	next.UpdatedAt = cloudapps.FormatTime(now())
+	next.UpdatedBy = "sharepoint:" + l.Name
 	if cur == nil {
 		_, err = a.IGs.Insert(ctx, next)
 	} else {
