@@ -10,7 +10,7 @@ WITH_AZURITE := infra/local/with-azurite.sh
 # Race detection costs build time; CI's budget allows it for every package.
 RACE        ?= -race
 
-.PHONY: all build package run test lint fmt-check vet staticcheck azurite azurite-stop bench infra-check clean settings deploy docs package-check
+.PHONY: all build package run test lint fmt-check vet staticcheck azurite azurite-stop bench fuzz audit infra-check clean settings deploy docs package-check
 
 all: build
 
@@ -68,6 +68,26 @@ deploy: package
 ## bench: the benchmarks behind the README's figures
 bench:
 	GOVKIT_REQUIRE_AZURITE=1 AZURITE_IN_MEMORY=1 $(WITH_AZURITE) $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./...
+
+## fuzz: run each fuzz target for FUZZTIME (make test runs only their seeds)
+FUZZTIME    ?= 15s
+FUZZ_TARGETS := \
+	shared/funcapp:FuzzDecodeInvocation shared/funcapp:FuzzDecodeJSON \
+	shared/contracts:FuzzParseCSV shared/contracts:FuzzContractJSON \
+	shared/subjectrequests:FuzzCreateInput shared/subjectrequests:FuzzEventInput \
+	shared/sharepoint:FuzzParseNotifications shared/sharepoint:FuzzDecodeChange \
+	shared/ukdates:FuzzLoadCalendar shared/localhost:FuzzParseSchedule shared/notify:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
+
+## audit: known vulnerabilities in the module and its dependencies. Needs
+## internet access (govulncheck fetches its database from vuln.go.dev), so it
+## is not part of make test; run it where the network allows.
+audit:
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...
 
 ## settings: print every setting as a Markdown table
 settings:

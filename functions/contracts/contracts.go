@@ -164,9 +164,6 @@ func storeError(err error) (funcapp.Result, error) {
 }
 
 func (h *Handler) decode(req funcapp.HTTPRequest, base contracts.Contract, id string) (contracts.Contract, contracts.Patch, error) {
-	if ct := strings.ToLower(req.Header("Content-Type")); ct != "" && !strings.Contains(ct, "json") {
-		return base, contracts.Patch{}, funcapp.FieldError{Field: "Content-Type", Detail: "must be application/json"}
-	}
 	p, err := contracts.ParsePatch(req.Body)
 	if err != nil {
 		return base, p, err
@@ -183,6 +180,9 @@ func (h *Handler) decode(req funcapp.HTTPRequest, base contracts.Contract, id st
 }
 
 func (h *Handler) put(ctx context.Context, req funcapp.HTTPRequest, id string) (funcapp.Result, error) {
+	if p, ok := funcapp.CheckJSONRequest(req); !ok {
+		return p, nil
+	}
 	c, _, err := h.decode(req, contracts.Contract{ID: id}, id)
 	if err != nil {
 		return funcapp.ValidationProblem(err), nil
@@ -231,6 +231,9 @@ func (h *Handler) current(ctx context.Context, req funcapp.HTTPRequest, id strin
 }
 
 func (h *Handler) patch(ctx context.Context, req funcapp.HTTPRequest, id string) (funcapp.Result, error) {
+	if p, ok := funcapp.CheckJSONRequest(req); !ok {
+		return p, nil
+	}
 	cur, etag, err := h.current(ctx, req, id)
 	if err != nil {
 		return storeError(err)

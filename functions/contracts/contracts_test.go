@@ -20,6 +20,12 @@ type resp struct {
 
 func call(t *testing.T, h funcapp.Handler, method, id, body string, headers, query map[string]string) resp {
 	t.Helper()
+	return callCtx(context.Background(), t, h, method, id, body, headers, query)
+}
+
+// callCtx is call with the context the handler gets (for a logger).
+func callCtx(ctx context.Context, t *testing.T, h funcapp.Handler, method, id, body string, headers, query map[string]string) resp {
+	t.Helper()
 	req := map[string]any{"Method": method, "Url": "http://127.0.0.1:7071/api/contracts/" + id, "Query": query,
 		"Headers": headers, "Params": map[string]string{"id": id}, "Body": body}
 	if id == "" {
@@ -30,7 +36,7 @@ func call(t *testing.T, h funcapp.Handler, method, id, body string, headers, que
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := h.Invoke(context.Background(), inv)
+	res, err := h.Invoke(ctx, inv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,15 +16,17 @@ import (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	h      *Handler
 	svc    *sr.Service
 	tables sr.TableNames
 	svcSt  *store.Service
 	now    time.Time
+	// sink, when set, receives every log line of the handler (zerolog.Ctx).
+	sink *testutil.LogSink
 }
 
-func newEnv(t *testing.T, now time.Time) *env {
+func newEnv(t testing.TB, now time.Time) *env {
 	t.Helper()
 	st, err := store.NewService(store.Config{ConnectionString: testutil.Azurite(t)})
 	if err != nil {
@@ -42,9 +44,10 @@ func newEnv(t *testing.T, now time.Time) *env {
 }
 
 type resp struct {
-	Status int
-	Body   map[string]any
-	Raw    string
+	Status  int
+	Body    map[string]any
+	Raw     string
+	Headers map[string]string
 }
 
 func (e *env) do(method, path, body string, headers map[string]string) resp {
@@ -81,12 +84,15 @@ func (e *env) do(method, path, body string, headers map[string]string) resp {
 		caller = funcapp.Principal{ObjectID: "22222222-3333-4444-5555-666666666666", Roles: strings.Split(roles, ",")}
 	}
 	ctx = funcapp.WithPrincipal(ctx, caller)
+	if e.sink != nil {
+		ctx = e.sink.Context(ctx)
+	}
 	res, err := e.h.Invoke(ctx, inv)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	out := res.Outputs[funcapp.HTTPOutputBinding].(funcapp.HTTPOutput)
-	r := resp{Status: out.Status(), Raw: out.Body}
+	r := resp{Status: out.Status(), Raw: out.Body, Headers: out.Headers}
 	_ = json.Unmarshal([]byte(out.Body), &r.Body)
 	return r
 }

@@ -106,6 +106,9 @@ func (h *Handler) serve(ctx context.Context, req funcapp.HTTPRequest) (funcapp.R
 }
 
 func (h *Handler) create(ctx context.Context, req funcapp.HTTPRequest) (funcapp.Result, error) {
+	if p, ok := funcapp.CheckJSONRequest(req); !ok {
+		return p, nil
+	}
 	var in sr.CreateInput
 	if err := funcapp.DecodeJSON(req.Body, &in); err != nil {
 		return funcapp.ValidationProblem(err), nil
@@ -127,6 +130,9 @@ func (h *Handler) create(ctx context.Context, req funcapp.HTTPRequest) (funcapp.
 func (h *Handler) appendEvent(ctx context.Context, req funcapp.HTTPRequest, id string) (funcapp.Result, error) {
 	if _, ok := sr.ParseID(id); !ok {
 		return notFound(id), nil
+	}
+	if p, ok := funcapp.CheckJSONRequest(req); !ok {
+		return p, nil
 	}
 	var in sr.EventInput
 	if err := funcapp.DecodeJSON(req.Body, &in); err != nil {

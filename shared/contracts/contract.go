@@ -135,6 +135,10 @@ func ParsePatch(body []byte) (Patch, error) {
 		if readOnlyFields[k] {
 			continue
 		}
+		if k == "" {
+			errs = append(errs, fieldError("body", "has a field with an empty name"))
+			continue
+		}
 		if !slices.Contains(FieldNames, k) {
 			errs = append(errs, fieldError(k, "is not a known field"))
 			continue

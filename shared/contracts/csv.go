@@ -69,6 +69,8 @@ func ParseCSV(data []byte) ([]Contract, error) {
 		h = strings.TrimSpace(h)
 		j := slices.IndexFunc(FieldNames, func(f string) bool { return strings.EqualFold(f, h) })
 		switch {
+		case h == "":
+			herrs = append(herrs, funcapp.FieldError{Field: "header", Detail: fmt.Sprintf("column %d has no name", i+1)})
 		case j < 0:
 			herrs = append(herrs, funcapp.FieldError{Field: h, Detail: "is not a known column"})
 		case seen[FieldNames[j]]:
@@ -93,18 +95,21 @@ func ParseCSV(data []byte) ([]Contract, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// FieldPos panics without a record: take the line from the error.
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
+			line = max(line, 2)
 			bad = append(bad, RowError{Line: line, Errors: []funcapp.FieldError{{Field: "row", Detail: csvDetail(err)}}})
 			break // the reader cannot resynchronise reliably after a quoting error
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
+		line, _ := r.FieldPos(0)
 		if len(out)+len(bad) >= MaxImportRows {
 			bad = append(bad, RowError{Line: line, Errors: []funcapp.FieldError{{Field: "file", Detail: fmt.Sprintf("has more than %d rows: split it", MaxImportRows)}}})
 			break

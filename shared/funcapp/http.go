@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -34,6 +35,27 @@ func HTTPHandler(fn HTTPFunc) Handler {
 		}
 		return res, nil
 	})
+}
+
+// MaxJSONBody bounds the JSON body of an API request. The APIs' records
+// are a few kilobytes; anything larger is refused before it is parsed.
+const MaxJSONBody = 64 << 10
+
+// CheckJSONRequest refuses a request body larger than MaxJSONBody (413) or
+// sent with a Content-Type that is not JSON (415: application/json or any
+// application/*+json; a missing Content-Type is accepted). It returns the
+// problem response and false when the request is refused.
+func CheckJSONRequest(req HTTPRequest) (Result, bool) {
+	if len(req.Body) > MaxJSONBody {
+		return Problem(413, "Request body too large", fmt.Sprintf("the body is %d bytes; the limit is %d", len(req.Body), MaxJSONBody), "body"), false
+	}
+	if ct := strings.TrimSpace(req.Header("Content-Type")); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+			return Problem(415, "Unsupported media type", "send the body as application/json", "Content-Type"), false
+		}
+	}
+	return Result{}, true
 }
 
 // DecodeJSON decodes a JSON request body into v, rejecting unknown fields and
@@ -68,6 +90,9 @@ func jsonFieldError(err error) error {
 		return FieldError{Field: "body", Detail: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return FieldError{Field: "body", Detail: "has a field with an empty name"}
+		}
 		return FieldError{Field: name, Detail: "is not a known field"}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return FieldError{Field: "body", Detail: "the JSON is cut short"}
