@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/council-ict/govkit/shared/config"
@@ -70,7 +71,7 @@ func loadAuth(l *config.Loader) funcapp.Auth {
 		if r = strings.TrimSpace(r); r == "" {
 			continue
 		}
-		if !contains(allRoles, r) {
+		if !slices.Contains(allRoles, r) {
 			l.Fail("GOVKIT_DEV_PRINCIPAL", "unknown role %q (roles: %s)", r, strings.Join(allRoles, ", "))
 		}
 		p.Roles = append(p.Roles, r)
@@ -80,15 +81,6 @@ func loadAuth(l *config.Loader) funcapp.Auth {
 	}
 	a.Dev = p
 	return a
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // printAccess writes the access table as Markdown.

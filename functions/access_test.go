@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,7 +51,7 @@ func TestEveryRouteEnforcesItsRoles(t *testing.T) {
 			}
 			var others []string
 			for _, role := range allRoles {
-				if !contains(r.Roles, role) {
+				if !slices.Contains(r.Roles, role) {
 					others = append(others, role)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,13 +15,14 @@ import (
 )
 
 type binding struct {
-	Type       string `json:"type"`
-	Direction  string `json:"direction"`
-	Name       string `json:"name"`
-	Schedule   string `json:"schedule"`
-	Connection string `json:"connection"`
-	QueueName  string `json:"queueName"`
-	Route      string `json:"route"`
+	Type       string   `json:"type"`
+	Direction  string   `json:"direction"`
+	Name       string   `json:"name"`
+	Schedule   string   `json:"schedule"`
+	Connection string   `json:"connection"`
+	QueueName  string   `json:"queueName"`
+	Route      string   `json:"route"`
+	Methods    []string `json:"methods"`
 }
 
 type functionJSON struct {
@@ -195,26 +197,13 @@ func TestSettingsInInfra(t *testing.T) {
 // TestEveryHTTPRouteHasARule: every method of every HTTP function has a
 // declared access rule, and every rule names a real function and role.
 func TestEveryHTTPRouteHasARule(t *testing.T) {
-	type fnJSON struct {
-		Bindings []struct {
-			Type    string   `json:"type"`
-			Methods []string `json:"methods"`
-		} `json:"bindings"`
-	}
 	known := map[string]bool{}
 	for _, f := range registry() {
 		known[f.Name] = true
 		if f.Trigger != "httpTrigger" {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(strings.ToLower(f.Name), "function.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fj fnJSON
-		if err := json.Unmarshal(b, &fj); err != nil {
-			t.Fatal(err)
-		}
+		fj := readFunctionJSON(t, strings.ToLower(f.Name))
 		for _, bd := range fj.Bindings {
 			if bd.Type != "httpTrigger" {
 				continue
@@ -238,7 +227,7 @@ func TestEveryHTTPRouteHasARule(t *testing.T) {
 			t.Errorf("access rule for unknown function %s", r.Function)
 		}
 		for _, role := range r.Roles {
-			if !contains(allRoles, role) {
+			if !slices.Contains(allRoles, role) {
 				t.Errorf("access rule %s %s names unknown role %s", r.Function, r.Method, role)
 			}
 		}
