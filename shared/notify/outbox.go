@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/council-ict/govkit/shared/store"
@@ -35,9 +36,12 @@ type ledgerEntry struct {
 // Outbox records notifications before handing them on, so each is handed
 // on at least once and recorded exactly once.
 type Outbox struct {
+	svc       *store.Service
 	ledger    *store.Table[ledgerEntry]
 	transport Transport
 	now       func() time.Time
+	mu        sync.Mutex
+	ensured   bool
 }
 
 // NewOutbox returns an outbox with its ledger in table (LedgerTable when
@@ -46,7 +50,22 @@ func NewOutbox(svc *store.Service, table string, t Transport) *Outbox {
 	if table == "" {
 		table = LedgerTable
 	}
-	return &Outbox{ledger: store.NewTable[ledgerEntry](svc, table), transport: t, now: time.Now}
+	return &Outbox{svc: svc, ledger: store.NewTable[ledgerEntry](svc, table), transport: t, now: time.Now}
+}
+
+// ensure creates the ledger table on first use, so that no caller has to
+// remember it (a fresh storage account has no tables).
+func (o *Outbox) ensure(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ensured {
+		return nil
+	}
+	if err := o.svc.EnsureTables(ctx, o.ledger.Name()); err != nil {
+		return fmt.Errorf("create the notification ledger table: %w", err)
+	}
+	o.ensured = true
+	return nil
 }
 
 // Stats counts what a Publish did.
@@ -67,6 +86,12 @@ type Stats struct {
 // Calling it again with the same notifications does nothing new.
 func (o *Outbox) Publish(ctx context.Context, ns []Notification) (Stats, error) {
 	var st Stats
+	if len(ns) == 0 {
+		return st, nil
+	}
+	if err := o.ensure(ctx); err != nil {
+		return st, err
+	}
 	var toSend []ledgerEntry
 	sources := map[string]bool{}
 	for _, n := range ns {
