@@ -171,7 +171,6 @@ func (e *Engine) Sync(ctx context.Context, l List) (Result, error) {
 	}
 	link := mark.DeltaLink
 	full := link == ""
-	var failed []notify.Item
 	for {
 		if res.Pages >= e.MaxPages {
 			return res, fmt.Errorf("sharepoint: list %s: more than %d delta pages in one run; the next run resumes from the stored delta link", l.Name, e.MaxPages)
@@ -187,12 +186,8 @@ func (e *Engine) Sync(ctx context.Context, l List) (Result, error) {
 		res.Pages++
 		for _, it := range page.Items {
 			res.Items++
-			item, err := e.applyItem(ctx, a, l, it, &res)
-			if err != nil {
+			if err := e.applyItem(ctx, a, l, it, &res); err != nil {
 				return res, err
-			}
-			if item != nil {
-				failed = append(failed, *item)
 			}
 		}
 		if page.DeltaLink != "" {
@@ -200,11 +195,6 @@ func (e *Engine) Sync(ctx context.Context, l List) (Result, error) {
 			break
 		}
 		link = page.NextLink
-	}
-	if len(failed) > 0 && e.notifier != nil {
-		if _, err := e.notifier.Publish(ctx, e.errorNotifications(l, failed)); err != nil {
-			return res, err
-		}
 	}
 	now := e.now().UTC().Format(time.RFC3339)
 	mark.DeltaLink, mark.SyncedAt = link, now
@@ -217,11 +207,13 @@ func (e *Engine) Sync(ctx context.Context, l List) (Result, error) {
 	return res, nil
 }
 
-// applyItem applies one item; a non-nil *notify.Item is a new mapping
-// failure to report.
-func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.ListItem, res *Result) (*notify.Item, error) {
+// applyItem applies one item. A mapping failure is recorded, reported to
+// the list owner and only then marked in the item's state, so a crash or
+// failure in between repeats the (ledgered, so idempotent) report rather
+// than losing it.
+func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.ListItem, res *Result) error {
 	if it.ID == "" {
-		return nil, nil
+		return nil
 	}
 	st := ItemState{PartitionKey: l.Name, RowKey: it.ID}
 	rec, err := e.items.Get(ctx, l.Name, it.ID)
@@ -229,7 +221,7 @@ func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.List
 	case err == nil:
 		st = rec.Value
 	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
+		return err
 	}
 	save := func(ctx context.Context) error {
 		st.UpdatedAt = e.now().UTC().Format(time.RFC3339)
@@ -239,14 +231,14 @@ func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.List
 	if it.Deleted {
 		res.Deleted++
 		if st.Status == StatusDeleted {
-			return nil, nil
+			return nil
 		}
 		st.Status, st.ETag = StatusDeleted, ""
-		return nil, save(ctx)
+		return save(ctx)
 	}
 	if it.ETag != "" && st.ETag == it.ETag && (st.Status == StatusApplied || st.Status == StatusError) {
 		res.Unchanged++
-		return nil, nil
+		return nil
 	}
 	changed, err := a.Apply(ctx, l, it, &st, save)
 	var me *MappingError
@@ -259,17 +251,18 @@ func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.List
 		sort.Strings(cols)
 		if _, err := e.errs.Upsert(ctx, ItemError{PartitionKey: l.Name, RowKey: it.ID, ETag: it.ETag, ListName: l.Name,
 			Columns: strings.Join(cols, ","), Detail: truncate(me.Error(), 4000), RecordedAt: e.now().UTC().Format(time.RFC3339)}); err != nil {
-			return nil, err
+			return err
+		}
+		if e.notifier != nil {
+			if _, err := e.notifier.Publish(ctx, []notify.Notification{e.errorNotification(l, it, cols)}); err != nil {
+				return err
+			}
 		}
 		st.Status, st.ETag = StatusError, it.ETag
-		if err := save(ctx); err != nil {
-			return nil, err
-		}
-		return &notify.Item{Title: "Item " + it.ID, Severity: notify.SeverityWarning, Facts: []notify.Fact{
-			{Title: "Columns", Value: strings.Join(cols, ", ")}, {Title: "Version", Value: versionTag(it.ETag)}}}, nil
+		return save(ctx)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if changed {
 		res.Changed++
@@ -278,37 +271,28 @@ func (e *Engine) applyItem(ctx context.Context, a Applier, l List, it graph.List
 	}
 	if st.Status == StatusError {
 		if err := e.errs.Delete(ctx, l.Name, it.ID, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+			return err
 		}
 	}
 	st.Status, st.ETag = StatusApplied, it.ETag
-	return nil, save(ctx)
+	return save(ctx)
 }
 
-// errorNotifications tells the list owner's route about unmappable items,
-// one notification per item and version (ID: list, item, version hash), so
-// a repeated sync never repeats an alert. Column names only: the values may
+// errorNotification tells the list owner's route about an unmappable
+// item, once per item and version (ID: list, item, version hash), so a
+// repeated sync never repeats the alert. Column names only: the values may
 // be personal data.
-func (e *Engine) errorNotifications(l List, items []notify.Item) []notify.Notification {
-	out := make([]notify.Notification, 0, len(items))
-	for _, it := range items {
-		id := strings.TrimPrefix(it.Title, "Item ")
-		version := ""
-		for _, f := range it.Facts {
-			if f.Title == "Version" {
-				version = f.Value
-			}
-		}
-		out = append(out, notify.Notification{
-			ID:     "sharepoint:" + l.Name + ":" + id + ":" + version,
-			Source: Source, Route: l.OwnerRoute, Severity: notify.SeverityWarning,
-			Title:     "SharePoint list item could not be recorded",
-			Summary:   fmt.Sprintf("Item %s of the %s list (%s) has values the register cannot accept. Correct the columns named below in SharePoint; the change is picked up automatically. Details are in the %s table.", id, l.Name, l.Kind, ItemErrorTable),
-			Items:     []notify.Item{it},
-			CreatedAt: e.now().UTC(),
-		})
+func (e *Engine) errorNotification(l List, it graph.ListItem, cols []string) notify.Notification {
+	version := versionTag(it.ETag)
+	return notify.Notification{
+		ID:     "sharepoint:" + l.Name + ":" + it.ID + ":" + version,
+		Source: Source, Route: l.OwnerRoute, Severity: notify.SeverityWarning,
+		Title:   "SharePoint list item could not be recorded",
+		Summary: fmt.Sprintf("Item %s of the %s list (%s) has values the register cannot accept. Correct the columns named below in SharePoint; the change is picked up automatically. Details are in the %s table.", it.ID, l.Name, l.Kind, ItemErrorTable),
+		Items: []notify.Item{{Title: "Item " + it.ID, Severity: notify.SeverityWarning, Facts: []notify.Fact{
+			{Title: "Columns", Value: strings.Join(cols, ", ")}, {Title: "Version", Value: version}}}},
+		CreatedAt: e.now().UTC(),
 	}
-	return out
 }
 
 // versionTag is a short, id-safe digest of an item's eTag.

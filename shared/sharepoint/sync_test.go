@@ -25,11 +25,17 @@ const (
 type notes struct {
 	mu  sync.Mutex
 	got []notify.Notification
+	// fail is how many Publish calls fail before one succeeds.
+	fail int
 }
 
 func (n *notes) Publish(_ context.Context, ns []notify.Notification) (notify.Stats, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.fail > 0 {
+		n.fail--
+		return notify.Stats{}, errors.New("transport down")
+	}
 	n.got = append(n.got, ns...)
 	return notify.Stats{}, nil
 }
@@ -192,5 +198,39 @@ func TestReplayedSyncChangesRegisterOnce(t *testing.T) {
 		if s != stamps[0] {
 			t.Fatalf("register entry changed on a replay: %v", stamps)
 		}
+	}
+}
+
+// A failed report of an unmappable item fails the sync (so the message is
+// redelivered) and is made on the retry: it is never marked reported before
+// it was.
+func TestItemErrorReportSurvivesFailedPublish(t *testing.T) {
+	f := newFixture(t, 10)
+	ctx := context.Background()
+	f.lists.Put(site, list, contractItem("1", "Good"))
+	bad := contractItem("2", "Broken")
+	bad.Fields["EndDate"] = "soon"
+	f.lists.Put(site, list, bad)
+	f.notes.fail = 1
+	if _, err := f.engine.Sync(ctx, f.list); err == nil {
+		t.Fatal("sync with a failing notifier succeeded")
+	}
+	if f.mark(t) != "" {
+		t.Fatal("delta link stored although the report failed")
+	}
+	for run := 0; run < 3; run++ {
+		res, err := f.engine.Sync(ctx, f.list)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if run == 0 && res.Errors != 1 {
+			t.Fatalf("retry result = %+v", res)
+		}
+	}
+	if len(f.notes.got) != 1 || !strings.HasPrefix(f.notes.got[0].ID, "sharepoint:"+f.list.Name+":2:") {
+		t.Fatalf("reports = %+v, want the broken item once", f.notes.got)
+	}
+	if _, err := f.reg.Get(ctx, "C-1"); err != nil {
+		t.Fatalf("good item: %v", err)
 	}
 }
