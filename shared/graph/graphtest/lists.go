@@ -1,10 +1,14 @@
 package graphtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,12 +42,23 @@ type ListSub struct {
 
 // Lists is a Graph stand-in for SharePoint lists: list-item delta with
 // paging, delta links, deleted items, injected faults (Where "delta" or
-// "subscriptions") and expired delta tokens (410 Gone), plus
-// /subscriptions (list, create, renew). It is separate from Server so the
-// service-principal stand-in is untouched; point a graph.Client at
-// BaseURL().
+// "subscriptions") and expired delta tokens (410 Gone), item writes
+// (POST items, PATCH items/{id}/fields, DELETE items/{id}), plus
+// /subscriptions (list, create, renew). NewLists serves it on its own
+// port; the offline demo tenant (NewDemo) serves it beside the
+// service principals. Point a graph.Client at BaseURL().
 type Lists struct {
+	// Server is nil when the lists are served by a demo Server.
 	*httptest.Server
+	base func() string
+	// deliver: validate new subscriptions' loopback notification URLs and
+	// post change notifications to them, as Graph does (the demo only).
+	deliver bool
+	client  *http.Client
+	// epoch is this instance's mark in delta tokens and eTags: a token
+	// from another instance (a restarted demo) is expired, as Graph
+	// expires tokens it no longer knows.
+	epoch    string
 	mu       sync.Mutex
 	lists    map[string]*spList // key site + "/" + list
 	version  int
@@ -59,21 +74,35 @@ type Lists struct {
 // NewLists starts a list stand-in serving pages of at most pageSize items
 // (default 200).
 func NewLists(pageSize int) *Lists {
-	if pageSize <= 0 {
-		pageSize = 200
-	}
-	l := &Lists{lists: map[string]*spList{}, pageSize: pageSize, subs: map[string]*ListSub{}}
+	l := newLists(pageSize)
 	l.Server = httptest.NewServer(http.HandlerFunc(l.serve))
 	return l
 }
 
+func newLists(pageSize int) *Lists {
+	if pageSize <= 0 {
+		pageSize = 200
+	}
+	return &Lists{lists: map[string]*spList{}, pageSize: pageSize, subs: map[string]*ListSub{},
+		client: &http.Client{Timeout: 10 * time.Second}, epoch: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
+}
+
 // BaseURL is the Graph service root of the stand-in.
-func (l *Lists) BaseURL() string { return l.URL + "/v1.0" }
+func (l *Lists) BaseURL() string {
+	if l.base != nil {
+		return l.base()
+	}
+	return l.URL + "/v1.0"
+}
 
 // Put adds or changes an item (a new version, seen by the next delta).
 func (l *Lists) Put(site, list string, it ListItem) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.putLocked(site, list, it)
+}
+
+func (l *Lists) putLocked(site, list string, it ListItem) {
 	sl := l.list(site, list)
 	l.version++
 	if _, ok := sl.entries[it.ID]; !ok {
@@ -85,6 +114,7 @@ func (l *Lists) Put(site, list string, it ListItem) {
 	}
 	it.Fields = fields
 	sl.entries[it.ID] = &listEntry{item: it, version: l.version}
+	l.notifyLocked(site, list)
 }
 
 // Delete removes an item (seen by the next delta as deleted).
@@ -184,6 +214,8 @@ func (l *Lists) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && len(parts) == 6 && parts[0] == "sites" && parts[2] == "lists" && parts[4] == "items" &&
 		(parts[5] == "delta" || parts[5] == "delta()"):
 		l.serveDelta(w, r, parts[1], parts[3])
+	case len(parts) >= 5 && parts[0] == "sites" && parts[2] == "lists" && parts[4] == "items":
+		l.serveItemWrite(w, r, parts)
 	case parts[0] == "subscriptions":
 		l.serveSubscriptions(w, r, parts)
 	default:
@@ -202,11 +234,13 @@ func (l *Lists) serveDelta(w http.ResponseWriter, r *http.Request, site, list st
 	q := r.URL.Query()
 	from, snapshot, skip := 0, l.version, 0
 	if t := q.Get("token"); t != "" {
-		// token = "<from>.<snapshot>" (a deltaLink has from = snapshot).
-		a, b, _ := strings.Cut(t, ".")
-		from, _ = strconv.Atoi(a)
-		snapshot, _ = strconv.Atoi(b)
-		if snapshot < l.expired {
+		// token = "<epoch>.<from>.<snapshot>" (a deltaLink has from = snapshot).
+		parts := strings.SplitN(t, ".", 3)
+		if len(parts) == 3 {
+			from, _ = strconv.Atoi(parts[1])
+			snapshot, _ = strconv.Atoi(parts[2])
+		}
+		if len(parts) != 3 || parts[0] != l.epoch || snapshot < l.expired || snapshot > l.version {
 			writeJSON(w, http.StatusGone, map[string]string{"Location": l.BaseURL() + "/sites/" + site + "/lists/" + list + "/items/delta"},
 				errorBody(410, "resyncRequired", "Resync required. Replace any local items with the server's version (resyncChangesApplyDifferences)."))
 			return
@@ -235,7 +269,7 @@ func (l *Lists) serveDelta(w http.ResponseWriter, r *http.Request, site, list st
 	}
 	vals := make([]map[string]any, 0, end-skip)
 	for _, e := range changed[skip:end] {
-		v := map[string]any{"id": e.item.ID, "eTag": fmt.Sprintf("\"%s,%d\"", e.item.ID, e.version)}
+		v := map[string]any{"id": e.item.ID, "eTag": fmt.Sprintf("\"%s,%s.%d\"", e.item.ID, l.epoch, e.version)}
 		if e.deleted {
 			v["deleted"] = map[string]string{"state": "deleted"}
 		} else {
@@ -254,9 +288,9 @@ func (l *Lists) serveDelta(w http.ResponseWriter, r *http.Request, site, list st
 	base := l.BaseURL() + "/sites/" + site + "/lists/" + list + "/items/delta?$expand=fields&"
 	body := map[string]any{"value": vals}
 	if end < len(changed) {
-		body["@odata.nextLink"] = fmt.Sprintf("%stoken=%d.%d&skip=%d", base, from, snapshot, end)
+		body["@odata.nextLink"] = fmt.Sprintf("%stoken=%s.%d.%d&skip=%d", base, l.epoch, from, snapshot, end)
 	} else {
-		body["@odata.deltaLink"] = fmt.Sprintf("%stoken=%d.%d", base, snapshot, snapshot)
+		body["@odata.deltaLink"] = fmt.Sprintf("%stoken=%s.%d.%d", base, l.epoch, snapshot, snapshot)
 	}
 	writeJSON(w, 200, nil, body)
 }
@@ -271,6 +305,21 @@ type subJSON struct {
 }
 
 func (l *Lists) serveSubscriptions(w http.ResponseWriter, r *http.Request, parts []string) {
+	var in subJSON
+	if r.Method == http.MethodPost && len(parts) == 1 {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Resource == "" || in.NotificationURL == "" {
+			writeJSON(w, 400, nil, errorBody(400, "InvalidRequest", "resource and notificationUrl are required"))
+			return
+		}
+		if l.deliver {
+			// Graph validates the endpoint before it creates the subscription.
+			if err := l.validate(in.NotificationURL); err != nil {
+				writeJSON(w, 400, nil, errorBody(400, "InvalidRequest",
+					"Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."))
+				return
+			}
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if f := l.fault("subscriptions"); f != nil {
@@ -289,11 +338,6 @@ func (l *Lists) serveSubscriptions(w http.ResponseWriter, r *http.Request, parts
 		}
 		writeJSON(w, 200, nil, map[string]any{"value": vals})
 	case r.Method == http.MethodPost && len(parts) == 1:
-		var in subJSON
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Resource == "" || in.NotificationURL == "" {
-			writeJSON(w, 400, nil, errorBody(400, "InvalidRequest", "resource and notificationUrl are required"))
-			return
-		}
 		if max := time.Now().Add(42300 * time.Minute); in.ExpirationDateTime.After(max) {
 			writeJSON(w, 400, nil, errorBody(400, "InvalidRequest", "Subscription expiration can only be 42300 minutes in the future."))
 			return
@@ -324,4 +368,128 @@ func (l *Lists) serveSubscriptions(w http.ResponseWriter, r *http.Request, parts
 	default:
 		writeJSON(w, 405, nil, errorBody(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."))
 	}
+}
+
+// serveItemWrite creates (POST items), changes (PATCH items/{id}/fields) or
+// deletes (DELETE items/{id}) a list item, as a form would, and tells the
+// list's subscribers.
+func (l *Lists) serveItemWrite(w http.ResponseWriter, r *http.Request, parts []string) {
+	site, list := parts[1], parts[3]
+	var body map[string]any
+	if r.Method != http.MethodDelete {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+			writeJSON(w, 400, nil, errorBody(400, "invalidRequest", "Invalid request body."))
+			return
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sl := l.list(site, list)
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 5:
+		fields, _ := body["fields"].(map[string]any)
+		if fields == nil {
+			writeJSON(w, 400, nil, errorBody(400, "invalidRequest", "A listItem needs fields."))
+			return
+		}
+		id := 0
+		for _, k := range sl.order {
+			if n, _ := strconv.Atoi(k); n > id {
+				id = n
+			}
+		}
+		it := ListItem{ID: strconv.Itoa(id + 1), Fields: fields, CreatedBy: DemoEditor}
+		l.putLocked(site, list, it)
+		writeJSON(w, 201, nil, map[string]any{"id": it.ID, "fields": it.Fields,
+			"createdBy": map[string]any{"user": map[string]string{"id": it.CreatedBy}}})
+	case r.Method == http.MethodPatch && len(parts) == 7 && parts[6] == "fields":
+		e, ok := sl.entries[parts[5]]
+		if !ok || e.deleted {
+			writeJSON(w, 404, nil, errorBody(404, "itemNotFound", "The specified list item was not found."))
+			return
+		}
+		it := e.item
+		for k, v := range body {
+			it.Fields[k] = v
+		}
+		l.putLocked(site, list, it)
+		writeJSON(w, 200, nil, it.Fields)
+	case r.Method == http.MethodDelete && len(parts) == 6:
+		e, ok := sl.entries[parts[5]]
+		if !ok || e.deleted {
+			writeJSON(w, 404, nil, errorBody(404, "itemNotFound", "The specified list item was not found."))
+			return
+		}
+		l.version++
+		e.deleted, e.version = true, l.version
+		l.notifyLocked(site, list)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, 405, nil, errorBody(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."))
+	}
+}
+
+// DemoEditor is the object id recorded as the creator of items written
+// through the stand-in.
+const DemoEditor = "0d3e5a10-5e1f-4c3a-9a57-64f2a7d0e001"
+
+// validate sends Graph's validation request to a notification URL: POST
+// ?validationToken=… must answer 200 with the token as text/plain. Only
+// loopback URLs are called; the stand-in never reaches outside.
+func (l *Lists) validate(notificationURL string) error {
+	u, err := url.Parse(notificationURL)
+	if err != nil || !isLoopback(u.Hostname()) {
+		return fmt.Errorf("notification URL %q is not on loopback", notificationURL)
+	}
+	token := "Validation: Testing client application reachability for subscription Request-Id: " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	q := u.Query()
+	q.Set("validationToken", token)
+	u.RawQuery = q.Encode()
+	resp, err := l.client.Post(u.String(), "text/plain; charset=utf-8", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(io.LimitReader(resp.Body, 8192))
+	if resp.StatusCode != http.StatusOK || string(got) != token {
+		return fmt.Errorf("validation answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// notifyLocked posts a change notification, in the background, to every
+// subscription on the list (when delivery is on). l.mu is held.
+func (l *Lists) notifyLocked(site, list string) {
+	if !l.deliver {
+		return
+	}
+	resource := "sites/" + site + "/lists/" + list
+	for _, s := range l.subs {
+		if !strings.EqualFold(strings.Trim(s.Resource, "/"), resource) || s.Expiration.Before(time.Now()) {
+			continue
+		}
+		body, _ := json.Marshal(map[string]any{"value": []map[string]any{{
+			"subscriptionId": s.ID, "subscriptionExpirationDateTime": s.Expiration, "clientState": s.ClientState,
+			"changeType": "updated", "resource": s.Resource, "tenantId": CouncilTenant,
+		}}})
+		u, err := url.Parse(s.NotificationURL)
+		if err != nil || !isLoopback(u.Hostname()) {
+			continue
+		}
+		go func() {
+			resp, err := l.client.Post(u.String(), "application/json", bytes.NewReader(body))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		}()
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

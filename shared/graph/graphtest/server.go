@@ -65,7 +65,13 @@ type Server struct {
 	// afterFullSync, when set, runs once (locked) after the last page of
 	// the first full synchronisation is served.
 	afterFullSync func()
+	// lists, when set, serves /sites/… and /subscriptions (the demo).
+	lists *Lists
 }
+
+// Lists returns the SharePoint lists the server serves (the demo tenant's),
+// or nil.
+func (s *Server) Lists() *Lists { return s.lists }
 
 // New starts a stand-in tenant with the resources, opts.Generated generated
 // apps and the given extra apps.
@@ -252,6 +258,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1.0")
+	if s.lists != nil && (strings.HasPrefix(path, "/sites/") || path == "/subscriptions" || strings.HasPrefix(path, "/subscriptions/")) {
+		s.lists.serve(w, r)
+		return
+	}
 	switch {
 	case r.Method == http.MethodPost && path == "/$batch":
 		s.serveBatch(w, r)
