@@ -121,3 +121,39 @@ func (g *lazyGraph) Resources(ctx context.Context, ids []string) (map[string]clo
 	}
 	return c.Resources(ctx, ids)
 }
+
+// ListItemsDelta lets the demo tenant serve SharePointSync.
+func (g *lazyGraph) ListItemsDelta(ctx context.Context, site, list, link string) (graph.ListDeltaPage, error) {
+	c, err := g.client()
+	if err != nil {
+		return graph.ListDeltaPage{}, err
+	}
+	return c.ListItemsDelta(ctx, site, list, link)
+}
+
+// Subscriptions lets the demo tenant serve SharePointSubscriptions.
+func (g *lazyGraph) Subscriptions(ctx context.Context) ([]graph.Subscription, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.Subscriptions(ctx)
+}
+
+// CreateSubscription lets the demo tenant serve SharePointSubscriptions.
+func (g *lazyGraph) CreateSubscription(ctx context.Context, s graph.Subscription) (graph.Subscription, error) {
+	c, err := g.client()
+	if err != nil {
+		return graph.Subscription{}, err
+	}
+	return c.CreateSubscription(ctx, s)
+}
+
+// RenewSubscription lets the demo tenant serve SharePointSubscriptions.
+func (g *lazyGraph) RenewSubscription(ctx context.Context, id string, exp time.Time) (time.Time, error) {
+	c, err := g.client()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.RenewSubscription(ctx, id, exp)
+}

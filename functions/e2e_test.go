@@ -163,13 +163,15 @@ func TestEveryFunctionAnswersDocumentedPayloads(t *testing.T) {
 	}
 }
 
-// TestLocalHostEndToEnd runs the real binary under the local host, as
-// make run does, and calls it over HTTP.
-func TestLocalHostEndToEnd(t *testing.T) {
+// startLocalHost stages the real binary and runs it under the local host
+// with the settings make run uses (infra/local/local.settings.json) plus
+// overrides, on addr ("127.0.0.1:0": any port). It returns the address and
+// a function that stops the host and reports an unclean stop.
+func startLocalHost(t *testing.T, addr string, overrides map[string]string, log io.Writer) (string, func()) {
+	t.Helper()
 	conn := testutil.Azurite(t)
 	app := t.TempDir()
-	bin := handlerBinary(t)
-	b, err := os.ReadFile(bin)
+	b, err := os.ReadFile(handlerBinary(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,30 +188,55 @@ func TestLocalHostEndToEnd(t *testing.T) {
 	if err := stage(app); err != nil {
 		t.Fatal(err)
 	}
-	// The settings make run uses, so this test fails when they are incomplete.
+	// The settings make run uses, so a test fails when they are incomplete.
 	settings, err := loadLocalSettings("../infra/local/local.settings.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	settings["AzureWebJobsStorage"], settings["GOVKIT_STORAGE_CONNECTION_STRING"] = conn, conn
 	settings["GOVKIT_LOG_LEVEL"], settings["GOVKIT_LOG_FORMAT"] = "warn", "json"
+	for k, v := range overrides {
+		settings[k] = v
+	}
+	if log == nil {
+		log = io.Discard
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- localhost.Run(ctx, localhost.Options{
-			AppDir: app, Addr: "127.0.0.1:0", StorageConnectionString: conn, Settings: settings,
-			Log: zerolog.New(io.Discard), Ready: func(a string) { ready <- a },
+			AppDir: app, Addr: addr, StorageConnectionString: conn, Settings: settings,
+			Log: zerolog.New(log), Ready: func(a string) { ready <- a },
 		})
 	}()
-	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		cancel()
 		t.Fatalf("local host stopped: %v", err)
 	case <-time.After(60 * time.Second):
+		cancel()
 		t.Fatal("local host not ready in 60s")
 	}
+	return addr, func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("clean stop: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("local host did not stop in 30s")
+		}
+	}
+}
+
+// TestLocalHostEndToEnd runs the real binary under the local host, as
+// make run does, and calls it over HTTP.
+func TestLocalHostEndToEnd(t *testing.T) {
+	// No subscriptions: the notification URL of make run is another port.
+	addr, stop := startLocalHost(t, "127.0.0.1:0", map[string]string{"SHAREPOINT_NOTIFICATION_URL": ""}, nil)
 	resp, err := http.Get("http://" + addr + "/api/health")
 	if err != nil {
 		t.Fatal(err)
@@ -237,15 +264,7 @@ func TestLocalHostEndToEnd(t *testing.T) {
 			t.Errorf("admin run %s: %d", f.Name, resp.StatusCode)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("clean stop: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("local host did not stop in 30s")
-	}
+	stop()
 }
 
 // BenchmarkStartToReady measures exec of the real handler until GET /

@@ -11,7 +11,6 @@ import (
 	"github.com/council-ict/govkit/shared/config"
 	"github.com/council-ict/govkit/shared/contracts"
 	"github.com/council-ict/govkit/shared/funcapp"
-	"github.com/council-ict/govkit/shared/graph"
 	"github.com/council-ict/govkit/shared/sharepoint"
 	"github.com/council-ict/govkit/shared/store"
 	sr "github.com/council-ict/govkit/shared/subjectrequests"
@@ -49,9 +48,16 @@ func buildSharePointWebhook(l *config.Loader, d *deps) (funcapp.Handler, error) 
 	return sharepointwebhook.New(sharepointwebhook.Config{Lists: lists, ClientState: secret}, d.spChanges)
 }
 
+// sharepointGraph is what the SharePoint functions need of Microsoft Graph
+// (*graph.Client, or the offline demo tenant's lazyGraph).
+type sharepointGraph interface {
+	sharepoint.Graph
+	sharepointsubscriptions.Graph
+}
+
 // sharepointEngine builds the sync engine over Microsoft Graph. It is nil
 // when no list is configured.
-func sharepointEngine(l *config.Loader, d *deps, lists []sharepoint.List) (*sharepoint.Engine, *graph.Client, error) {
+func sharepointEngine(l *config.Loader, d *deps, lists []sharepoint.List) (*sharepoint.Engine, sharepointGraph, error) {
 	if len(lists) == 0 {
 		return nil, nil, nil
 	}
@@ -59,10 +65,9 @@ func sharepointEngine(l *config.Loader, d *deps, lists []sharepoint.List) (*shar
 		return nil, nil, errors.New("storage or the notification outbox is not configured")
 	}
 	g, _ := graphFor(l, d)
-	c, ok := g.(*graph.Client)
+	c, ok := g.(sharepointGraph)
 	if !ok {
-		l.Fail("SHAREPOINT_LISTS", "needs Microsoft Graph, but the offline demo tenant is in use (it serves no SharePoint lists): set GOVKIT_GRAPH_DEMO=off and the AZURE_* identity settings, or leave SHAREPOINT_LISTS empty")
-		return nil, nil, nil
+		return nil, nil, errors.New("no Microsoft Graph client for SharePoint lists")
 	}
 	cal := subjectRequestCalendar(l)
 	calendar := func() (*ukdates.Calendar, error) {
