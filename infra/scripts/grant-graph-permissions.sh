@@ -4,7 +4,7 @@
 # are Entra ID objects, not ARM resources), so an administrator runs this once per
 # environment after the first `azd provision` / `az deployment sub create`.
 #
-#   infra/scripts/grant-graph-permissions.sh [--dry-run] [<uami-principal-id>]
+#   infra/scripts/grant-graph-permissions.sh [--dry-run] [--with-list-subscriptions] [<uami-principal-id>]
 #
 # The principal id defaults to $AZURE_UAMI_PRINCIPAL_ID, else the azd output of the same
 # name. Who can run it: a Privileged Role Administrator (or Global Administrator) signed
@@ -16,9 +16,14 @@
 # Permissions (least privilege for what the functions do):
 #   Application.Read.All              CloudAppHarvest: read service principals / app registrations (delta)
 #   DelegatedPermissionGrant.Read.All CloudAppHarvest: read which delegated scopes users consented to apps
-#   Sites.Selected                    SharePointSync and the webhook (later issues): access only to the
+#   Sites.Selected                    SharePointSync and the nightly reconcile: access only to the
 #                                     SharePoint sites an admin then grants explicitly, per site, with
 #                                     POST /sites/{site-id}/permissions; no tenant-wide SharePoint access.
+#   Sites.ReadWrite.All               only with --with-list-subscriptions: Graph accepts subscriptions on
+#                                     a SharePoint list only from an app holding Sites.ReadWrite.All (the
+#                                     Graph subscription permission table lists no narrower permission).
+#                                     It is tenant-wide write access to every site: without it, leave
+#                                     SHAREPOINT_NOTIFICATION_URL unset and run the reconcile more often.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -31,7 +36,8 @@ principal_id=""
 for arg in "$@"; do
   case "$arg" in
     --dry-run) dry_run=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --with-list-subscriptions) PERMISSIONS+=(Sites.ReadWrite.All) ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     -*) echo "unknown option $arg" >&2; exit 2 ;;
     *) principal_id="$arg" ;;
   esac
@@ -89,8 +95,8 @@ fi
 cat >&2 <<'NOTE'
 graph-permissions: next steps that this script does not do:
   * Sites.Selected grants no site by itself: an admin grants each SharePoint site the app
-    uses (POST /sites/{site-id}/permissions with role "write" for this identity's app id);
-    documented with the SharePoint sync issue.
+    uses (POST /sites/{site-id}/permissions with role "read" for this identity's app id);
+    see "SharePoint list forms" in README.md.
   * Power BI (only if push datasets are used): in the Fabric/Power BI admin portal allow
     service principals to use the Power BI APIs (limited to a security group containing this
     identity), then add the identity to the target workspace as Member.
