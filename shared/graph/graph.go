@@ -10,10 +10,11 @@
 //
 // One throttling policy applies to every request, including each $batch
 // POST: Retry-After on 429, 503 and 504 (integer or fractional seconds, or a
-// date), bounded attempts, cancellation through the context, and a per-run
-// request budget carried in the context (WithBudget). Sub-requests of a
-// $batch that are throttled are retried, after their own Retry-After, in a
-// later batch.
+// date), backoff after a dropped, reset or timed-out attempt (each attempt
+// has its own timeout, Config.AttemptTimeout), bounded attempts,
+// cancellation through the context, and a per-run request budget carried
+// in the context (WithBudget). Sub-requests of a $batch that are throttled
+// are retried, after their own Retry-After, in a later batch.
 package graph
 
 import (
@@ -39,6 +40,9 @@ import (
 const (
 	DefaultBaseURL = "https://graph.microsoft.com/v1.0"
 	DefaultScope   = "https://graph.microsoft.com/.default"
+	// DefaultAttemptTimeout bounds one attempt of a request, answer
+	// included.
+	DefaultAttemptTimeout = 60 * time.Second
 )
 
 // Config configures a Client.
@@ -55,6 +59,11 @@ type Config struct {
 	Transport http.RoundTripper
 	// Policy is the throttling policy.
 	Policy Policy
+	// AttemptTimeout bounds one attempt of a request, from sending it to
+	// the last byte of the answer (default DefaultAttemptTimeout). An
+	// attempt that runs out is retried under Policy like a dropped
+	// connection, so a silent or trickling server cannot hold a run.
+	AttemptTimeout time.Duration
 	// Concurrency is how many $batch requests may be in flight at once
 	// (default 4).
 	Concurrency int
@@ -97,8 +106,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
 	stats := &counters{}
-	tr := &transport{base: cfg.Transport, policy: cfg.Policy.withDefaults(), stats: stats, sleep: sleepCtx, now: time.Now}
+	tr := &transport{base: cfg.Transport, policy: cfg.Policy.withDefaults(), timeout: cfg.AttemptTimeout,
+		stats: stats, sleep: sleepCtx, now: time.Now}
 	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cfg.Credential, []string{cfg.Scope}, []string{base.Hostname()})
 	if err != nil {
 		return nil, fmt.Errorf("graph: authentication provider: %w", err)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -158,13 +160,17 @@ func (c *counters) snapshot() Stats {
 }
 
 // transport applies the policy to every request: budget, Retry-After,
-// bounded attempts and cancellation through the request's context.
+// bounded attempts, a per-attempt timeout, and cancellation through the
+// request's context. A failed attempt (refused, dropped, reset, timed out,
+// cut off mid-answer) is retried with backoff like a 503 without
+// Retry-After, except a non-idempotent request that may have arrived.
 type transport struct {
-	base   http.RoundTripper
-	policy Policy
-	stats  *counters
-	sleep  func(ctx context.Context, d time.Duration) error
-	now    func() time.Time
+	base    http.RoundTripper
+	policy  Policy
+	timeout time.Duration // per attempt, answer included
+	stats   *counters
+	sleep   func(ctx context.Context, d time.Duration) error
+	now     func() time.Time
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -204,15 +210,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt > 1 {
 			t.stats.retries.Add(1)
 		}
-		r := req.Clone(ctx)
-		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-		}
-		resp, err := t.base.RoundTrip(r)
+		resp, wrote, err := t.attempt(ctx, req, body)
 		if err != nil {
-			if ctx.Err() != nil || attempt >= t.policy.MaxAttempts {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			// http.Client wraps this in a *url.Error naming the method and URL.
+			err = fmt.Errorf("graph: attempt %d of %d: %w", attempt, t.policy.MaxAttempts, err)
+			if attempt >= t.policy.MaxAttempts || (wrote && !replayable(req)) {
 				return nil, err
 			}
 			if serr := t.sleep(ctx, t.policy.wait("", attempt, t.now())); serr != nil {
@@ -228,10 +233,63 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt >= t.policy.MaxAttempts || d > t.policy.MaxWait {
 			return resp, nil
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
 		if err := t.sleep(ctx, d); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// attempt sends req once under the per-attempt timeout and reads the whole
+// answer within it, so that a connection dropped mid-body or an answer that
+// trickles in is a failed attempt (retried) rather than an error surfacing
+// later from the SDK's parser, and a silent server cannot hold a run. wrote
+// reports whether the request was fully written (it may have been acted
+// on).
+func (t *transport) attempt(ctx context.Context, req *http.Request, body []byte) (_ *http.Response, wrote bool, _ error) {
+	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	var written atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			written.Store(true)
+		}
+	}})
+	r := req.Clone(actx)
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, written.Load(), timeoutCause(actx, err, t.timeout)
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, true, fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, timeoutCause(actx, err, t.timeout))
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	return resp, true, nil
+}
+
+// timeoutCause says so when err came from the per-attempt timeout.
+func timeoutCause(actx context.Context, err error, d time.Duration) error {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no complete answer within the %s attempt timeout: %w", d, err)
+	}
+	return err
+}
+
+// replayable reports whether a request may be sent again after it reached
+// the service: idempotent methods, and $batch, whose sub-requests are all
+// reads here. Any other POST (creating a subscription) is not resent after
+// a failure that may have followed its arrival.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return strings.HasSuffix(req.URL.Path, "/$batch")
 }
