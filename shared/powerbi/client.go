@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -197,6 +198,13 @@ func (e *APIError) SchemaError() bool {
 	return e.Status == http.StatusBadRequest || e.Status == http.StatusNotFound || e.Status == http.StatusUnprocessableEntity
 }
 
+// ErrOutcomeUnknown is wrapped by the error of a POST whose connection
+// failed (dropped, reset, timed out) after the request was sent: the
+// service may have applied it, so it is not resent as it stands.
+// ReplaceRows starts the table again; Sync looks for the dataset before
+// creating it again.
+var ErrOutcomeUnknown = errors.New("the request was sent but its answer was lost, so the service may have applied it")
+
 func retryable(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusInternalServerError ||
 		status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
@@ -292,8 +300,11 @@ func (c *Client) do(ctx context.Context, k call) error {
 				return err
 			}
 		}
-		status, header, body, err := c.send(ctx, p, k)
+		status, header, body, sent, err := c.send(ctx, p, k)
 		after()
+		if err != nil && status >= 200 && status < 300 && k.out == nil {
+			err = nil // it succeeded; only the rest of an answer not needed was lost
+		}
 		if err == nil && status >= 200 && status < 300 {
 			if k.out != nil && len(bytes.TrimSpace(body)) > 0 {
 				if err := json.Unmarshal(body, k.out); err != nil {
@@ -307,7 +318,10 @@ func (c *Client) do(ctx context.Context, k call) error {
 		}
 		var failure error
 		if err != nil {
-			failure = fmt.Errorf("power bi %s %s: %w", k.op, k.table, err)
+			failure = fmt.Errorf("power bi %s %s: attempt %d: %w", k.op, k.table, attempt, err)
+			if sent && k.method == http.MethodPost {
+				return fmt.Errorf("%w (%w)", failure, ErrOutcomeUnknown)
+			}
 		} else {
 			code, msg := parseError(body)
 			failure = &APIError{Op: k.op, Table: k.table, Status: status, Code: code, Message: msg, Attempts: attempt}
@@ -340,22 +354,30 @@ func (c *Client) do(ctx context.Context, k call) error {
 }
 
 // send makes one attempt while holding one of the dataset's pending slots.
-func (c *Client) send(ctx context.Context, p *pacer, k call) (int, http.Header, []byte, error) {
+// sent reports whether the request was written in full (the service may
+// have acted on it); a status with an error means the answer was cut off.
+func (c *Client) send(ctx context.Context, p *pacer, k call) (status int, _ http.Header, _ []byte, sent bool, _ error) {
 	if err := p.acquire(ctx); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, false, err
 	}
 	defer p.release()
 	tok, err := c.cfg.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.cfg.Scope}})
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("getting a token for %s: %w", c.cfg.Scope, err)
+		return 0, nil, nil, false, fmt.Errorf("getting a token for %s: %w", c.cfg.Scope, err)
 	}
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			wrote.Store(true)
+		}
+	}})
 	var rd io.Reader
 	if k.body != nil {
 		rd = bytes.NewReader(k.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, k.method, c.base+k.path, rd)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, false, err
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Accept", "application/json")
@@ -368,14 +390,14 @@ func (c *Client) send(ctx context.Context, p *pacer, k call) (int, http.Header, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, wrote.Load(), err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if err != nil {
-		return 0, nil, nil, err
+		return resp.StatusCode, resp.Header, nil, true, fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)
 	}
-	return resp.StatusCode, resp.Header, body, nil
+	return resp.StatusCode, resp.Header, body, true, nil
 }
 
 func groupPath(group string) string { return "/groups/" + url.PathEscape(group) }

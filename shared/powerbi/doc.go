@@ -22,8 +22,11 @@
 // Retries: 429 and 5xx (and transport errors) are retried honouring
 // Retry-After (integer or fractional seconds, or an HTTP date), with a
 // bounded number of attempts and a bounded wait, and never past the
-// context's deadline. Any other 4xx is an [*APIError] that stops the table
-// it concerns; [Client.Sync] goes on with the other tables.
+// context's deadline. A POST whose connection failed after it was sent is
+// not resent, since the service may have applied it ([ErrOutcomeUnknown]):
+// a table load starts again from an emptied table, and dataset creation
+// looks for the dataset first. Any other 4xx is an [*APIError] that stops
+// the table it concerns; [Client.Sync] goes on with the other tables.
 //
 // Creation of new push datasets ends on 31 October 2027 (existing ones keep
 // working); the CSV feed in shared/feeds is the durable path.

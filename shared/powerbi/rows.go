@@ -16,7 +16,8 @@ import (
 // values in column order. Values are int, int64, float64, bool, string,
 // time.Time or nil (null; a zero time.Time is null too). emit encodes the
 // values at once, so the slice may be reused. A source returns emit's error
-// unchanged.
+// unchanged. It may be called more than once (ReplaceRows starts a table
+// again after a lost answer) and must then give the same rows.
 type RowSource func(ctx context.Context, emit func(values []any) error) error
 
 // TableResult is what replacing one table's rows did.
@@ -30,6 +31,9 @@ type TableResult struct {
 	Truncated int `json:"truncated"`
 	// SchemaUpdated is set when the table's schema was PUT.
 	SchemaUpdated bool `json:"schemaUpdated"`
+	// Restarts counts the times the table was emptied and loaded again
+	// because a POST's answer was lost (ErrOutcomeUnknown).
+	Restarts int `json:"restarts,omitempty"`
 	// Err is why the table was not (fully) replaced; nil on success.
 	Err error `json:"-"`
 }
@@ -192,11 +196,36 @@ type chunk struct {
 	rows int
 }
 
+// MaxRestarts bounds how many times ReplaceRows starts a table again
+// after a POST rows whose answer was lost.
+const MaxRestarts = 2
+
 // ReplaceRows deletes every row of table t and posts src's rows in chunks of
 // at most Limits.RowsPerPost, paced to the dataset's limits, with up to
 // Config.Workers requests in flight. Memory is bounded by Workers+1 chunks.
 // On failure the result counts what was posted and Err says why.
+//
+// A POST rows whose connection failed after it was sent may have been
+// applied, and the push API has no idempotency key, so resending it could
+// add its rows twice. Instead the table is started again: deleted and
+// loaded from src afresh (src is called again), up to MaxRestarts times.
+// If that too runs out, Err says the table may hold rows twice until the
+// next run, whose ReplaceRows deletes them first.
 func (c *Client) ReplaceRows(ctx context.Context, group, datasetID string, t Table, src RowSource) TableResult {
+	for restarts := 0; ; restarts++ {
+		res := c.replaceOnce(ctx, group, datasetID, t, src)
+		res.Restarts = restarts
+		if res.Err == nil || !errors.Is(res.Err, ErrOutcomeUnknown) || ctx.Err() != nil {
+			return res
+		}
+		if restarts == MaxRestarts {
+			res.Err = fmt.Errorf("%w; after %d restarts table %s may hold some rows twice until the next run replaces them", res.Err, restarts, t.Name)
+			return res
+		}
+	}
+}
+
+func (c *Client) replaceOnce(ctx context.Context, group, datasetID string, t Table, src RowSource) TableResult {
 	res := TableResult{Table: t.Name}
 	if err := t.Validate(); err != nil {
 		res.Err = err
@@ -206,8 +235,13 @@ func (c *Client) ReplaceRows(ctx context.Context, group, datasetID string, t Tab
 		res.Err = err
 		return res
 	}
+	// ctx ends every request on a failure; feed only stops handing out
+	// chunks, so that requests in flight after a lost answer finish and
+	// their outcome is known before the table is started again.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	feed, stopFeed := context.WithCancelCause(ctx)
+	defer stopFeed(nil)
 	p := c.pacer(datasetID)
 	enc := newEncoder(t)
 	workers := c.cfg.Workers
@@ -227,12 +261,20 @@ func (c *Client) ReplaceRows(ctx context.Context, group, datasetID string, t Tab
 			firstErr = err
 		}
 		mu.Unlock()
+		if errors.Is(err, ErrOutcomeUnknown) {
+			stopFeed(err)
+			return
+		}
 		cancel(err)
 	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for ch := range work {
+				if feed.Err() != nil {
+					free <- ch
+					continue
+				}
 				n, first := ch.rows, true
 				err := c.do(ctx, call{op: "PostRows", table: t.Name, dataset: datasetID, method: http.MethodPost,
 					path: tablePath(group, datasetID, t.Name) + "/rows", body: ch.buf, counter: &c.stats.postRows,
@@ -270,17 +312,17 @@ func (c *Client) ReplaceRows(ctx context.Context, group, datasetID string, t Tab
 		case work <- cur:
 			cur = nil
 			return nil
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		case <-feed.Done():
+			return context.Cause(feed)
 		}
 	}
 	truncated := 0
-	srcErr := src(ctx, func(vals []any) error {
+	srcErr := src(feed, func(vals []any) error {
 		if cur == nil {
 			select {
 			case cur = <-free:
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			case <-feed.Done():
+				return context.Cause(feed)
 			}
 			cur.buf = append(cur.buf[:0], `{"rows":[`...)
 			cur.rows = 0

@@ -96,6 +96,14 @@ func (c *Client) Sync(ctx context.Context, group, name string, feeds []Feed, sch
 			return rep, errors.New("no valid table to create the dataset with")
 		}
 		ds, err = c.CreateDataset(ctx, group, name, valid)
+		if errors.Is(err, ErrOutcomeUnknown) {
+			// It may exist now: look before creating another of the name.
+			if d, ok, ferr := c.FindDataset(ctx, group, name); ferr == nil && ok {
+				ds, err = d, nil
+			} else if ferr == nil {
+				ds, err = c.CreateDataset(ctx, group, name, valid)
+			}
+		}
 		if err != nil {
 			return rep, fmt.Errorf("creating dataset %q: %w", name, err)
 		}
