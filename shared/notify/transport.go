@@ -94,9 +94,9 @@ func (t *ServiceBusTransport) Close(ctx context.Context) error {
 // QueueTransport sends to a Storage queue, base64-encoded as the Functions
 // queue trigger expects by default. Locally it stands in for Service Bus.
 type QueueTransport struct {
-	q    *azqueue.QueueClient
-	once sync.Once
-	err  error
+	q       *azqueue.QueueClient
+	mu      sync.Mutex
+	created bool
 }
 
 // NewQueueTransport returns a transport to queue in the account behind
@@ -111,20 +111,32 @@ func NewQueueTransport(connectionString, queue string) (*QueueTransport, error) 
 
 // Send enqueues each message; the queue is created on first use.
 func (t *QueueTransport) Send(ctx context.Context, msgs []Message) error {
-	t.once.Do(func() {
-		_, err := t.q.Create(ctx, nil)
-		var re *azcore.ResponseError
-		if err != nil && !(errors.As(err, &re) && re.StatusCode == 409) {
-			t.err = fmt.Errorf("create queue: %w", err)
-		}
-	})
-	if t.err != nil {
-		return t.err
+	if err := t.create(ctx); err != nil {
+		return err
 	}
 	for _, m := range msgs {
 		if _, err := t.q.EnqueueMessage(ctx, base64.StdEncoding.EncodeToString(m.Body), nil); err != nil {
 			return fmt.Errorf("enqueue notification %s: %w", m.ID, err)
 		}
 	}
+	return nil
+}
+
+// create creates the queue unless an earlier call did. Only success is
+// remembered: a failure (storage unreachable for a moment) is tried again
+// on the next Send rather than failing every Send for the life of the
+// process.
+func (t *QueueTransport) create(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.created {
+		return nil
+	}
+	_, err := t.q.Create(ctx, nil)
+	var re *azcore.ResponseError
+	if err != nil && !(errors.As(err, &re) && re.StatusCode == 409) {
+		return fmt.Errorf("create queue: %w", err)
+	}
+	t.created = true
 	return nil
 }
