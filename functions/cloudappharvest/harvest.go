@@ -13,7 +13,9 @@
 // cursor; an expired link (410 Gone, syncStateNotFound) restarts with a
 // full synchronisation, after which entries it did not see are marked
 // removed. At the end of a run the pending findings go to the IGSG route as
-// one digest through the notification outbox.
+// one digest through the notification outbox; a digest a crash left half
+// done is finished, under its own id, before the next run records any
+// finding.
 package cloudappharvest
 
 import (
@@ -22,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"sort"
 	"strings"
 	"sync"
@@ -92,6 +95,7 @@ type Handler struct {
 	igs      *store.Table[cloudapps.IG]
 	marks    *store.Table[watermark]
 	pending  *store.Table[pendingFinding]
+	inflight *store.Table[digestMark]
 	notifier Notifier
 	now      func() time.Time
 
@@ -136,10 +140,11 @@ func New(cfg Config, g Graph, svc *store.Service, n Notifier) (*Handler, error) 
 		cfg.FindingsTable = FindingsTable
 	}
 	return &Handler{cfg: cfg, graph: g, svc: svc, notifier: n, now: time.Now,
-		entries: store.NewTable[cloudapps.Entry](svc, cfg.Table),
-		igs:     store.NewTable[cloudapps.IG](svc, cfg.Table),
-		marks:   store.NewTable[watermark](svc, cfg.WatermarkTable),
-		pending: store.NewTable[pendingFinding](svc, cfg.FindingsTable)}, nil
+		entries:  store.NewTable[cloudapps.Entry](svc, cfg.Table),
+		igs:      store.NewTable[cloudapps.IG](svc, cfg.Table),
+		marks:    store.NewTable[watermark](svc, cfg.WatermarkTable),
+		pending:  store.NewTable[pendingFinding](svc, cfg.FindingsTable),
+		inflight: store.NewTable[digestMark](svc, cfg.FindingsTable)}, nil
 }
 
 // watermark is the harvest's position in the delta query.
@@ -180,6 +185,21 @@ type pendingFinding struct {
 }
 
 const pendingPartition = "pending"
+
+// digestMark, in the findings table, names the digest being sent: it is
+// written before the digest is published and deleted once its findings
+// are cleared. While it exists every pending finding belongs to that
+// digest, because the next run finishes it before harvesting anything.
+type digestMark struct {
+	PartitionKey string `json:"PartitionKey"` // "digest"
+	RowKey       string `json:"RowKey"`       // "in-flight"
+	ID           string `json:"id"`
+}
+
+const (
+	markPartition = "digest"
+	markRow       = "in-flight"
+)
 
 // Report says what one run did.
 type Report struct {
@@ -248,7 +268,12 @@ func (h *Handler) Run(ctx context.Context) (Report, error) {
 	budget := graph.NewBudget(h.cfg.Budget)
 	ctx = graph.WithBudget(ctx, budget)
 	r := &run{h: h, now: start.UTC(), resources: map[string]cloudapps.Resource{}}
-	err := r.harvest(ctx)
+	// A digest an interrupted run left half done is finished first, before
+	// this run records findings of its own.
+	err := r.finishDigest(ctx)
+	if err == nil {
+		err = r.harvest(ctx)
+	}
 	if errors.Is(err, graph.ErrBudgetExhausted) {
 		r.rep.BudgetSpent = true
 		err = nil
@@ -740,58 +765,117 @@ func (r *run) recheck(ctx context.Context) error {
 
 var severityRank = map[string]int{notify.SeverityInfo: 0, notify.SeverityWarning: 1, notify.SeverityUrgent: 2, notify.SeverityOverdue: 3}
 
-// digest sends the pending findings as one notification and clears them.
-// Its id is a hash of the findings it carries, so a crash after publishing
-// and before clearing re-publishes the same id, which the outbox skips.
-func (r *run) digest(ctx context.Context) error {
-	h := r.h
-	hash := sha256.New()
-	var items []notify.Item
-	count := 0
-	sev := notify.SeverityInfo
-	byKind := map[string]int{}
-	err := h.pending.Query(ctx, store.PartitionFilter(pendingPartition), func(rec store.Record[pendingFinding]) error {
+// digestOf is a digest being built from the pending findings.
+type digestOf struct {
+	count  int
+	hash   hash.Hash
+	items  []notify.Item
+	sev    string
+	byKind map[string]int
+}
+
+// collect reads the pending findings into a digest.
+func (r *run) collect(ctx context.Context) (*digestOf, error) {
+	d := &digestOf{hash: sha256.New(), sev: notify.SeverityInfo, byKind: map[string]int{}}
+	err := r.h.pending.Query(ctx, store.PartitionFilter(pendingPartition), func(rec store.Record[pendingFinding]) error {
 		p := rec.Value
-		count++
-		hash.Write([]byte(p.RowKey + "\n"))
-		if severityRank[p.Severity] > severityRank[sev] {
-			sev = p.Severity
+		d.count++
+		d.hash.Write([]byte(p.RowKey + "\n"))
+		if severityRank[p.Severity] > severityRank[d.sev] {
+			d.sev = p.Severity
 		}
 		kind, _, _ := strings.Cut(p.Key, ":")
-		byKind[kind]++
-		if len(items) < h.cfg.DigestItems {
-			items = append(items, notify.Item{Title: p.DisplayName + ": " + p.Title, Severity: p.Severity,
+		d.byKind[kind]++
+		if len(d.items) < r.h.cfg.DigestItems {
+			d.items = append(d.items, notify.Item{Title: p.DisplayName + ": " + p.Title, Severity: p.Severity,
 				Facts: []notify.Fact{{Title: "Application id", Value: p.AppID}, {Title: "Category", Value: p.Category}}})
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("read pending findings: %w", err)
+		return nil, fmt.Errorf("read pending findings: %w", err)
 	}
-	if count == 0 {
-		return nil
-	}
-	kinds := make([]string, 0, len(byKind))
-	for k, n := range byKind {
+	return d, nil
+}
+
+// id is the digest's id: a hash of the findings it carries.
+func (d *digestOf) id() string { return "cloudapps:digest:" + hex.EncodeToString(d.hash.Sum(nil))[:24] }
+
+func (r *run) notification(d *digestOf, id string) notify.Notification {
+	kinds := make([]string, 0, len(d.byKind))
+	for k, n := range d.byKind {
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 	}
 	sort.Strings(kinds)
-	summary := fmt.Sprintf("%d new findings in the cloud application register (%s).", count, strings.Join(kinds, ", "))
-	if count > len(items) {
-		summary += fmt.Sprintf(" The first %d are listed; see the register for the rest.", len(items))
+	summary := fmt.Sprintf("%d new findings in the cloud application register (%s).", d.count, strings.Join(kinds, ", "))
+	if d.count > len(d.items) {
+		summary += fmt.Sprintf(" The first %d are listed; see the register for the rest.", len(d.items))
 	}
-	n := notify.Notification{ID: "cloudapps:digest:" + hex.EncodeToString(hash.Sum(nil))[:24], Source: Name,
-		Route: h.cfg.Route, Severity: sev, Title: "Cloud application register: new findings", Summary: summary, Items: items}
-	if h.cfg.RegisterURL != "" {
-		n.Links = []notify.Link{{Title: "Open the register", URL: h.cfg.RegisterURL}}
+	n := notify.Notification{ID: id, Source: Name, Route: r.h.cfg.Route, Severity: d.sev,
+		Title: "Cloud application register: new findings", Summary: summary, Items: d.items}
+	if r.h.cfg.RegisterURL != "" {
+		n.Links = []notify.Link{{Title: "Open the register", URL: r.h.cfg.RegisterURL}}
 	}
-	if _, err := h.notifier.Publish(ctx, []notify.Notification{n}); err != nil {
+	return n
+}
+
+// digest sends the pending findings as one notification and clears them.
+//
+// Its id is a hash of the findings it carries, and a mark naming it is
+// written before it is published and deleted after the findings are
+// cleared. A crash after publishing leaves the mark: the next run first
+// finishes that digest under the same id (the outbox skips it, or resends
+// it if it was never handed on) and clears its findings, before recording
+// new ones. Without the mark, findings left by a crash (all of them, or
+// those a partial clear of more than one transaction missed) would go out
+// again mixed with the next run's in a digest of another id.
+func (r *run) digest(ctx context.Context) error {
+	d, err := r.collect(ctx)
+	if err != nil || d.count == 0 {
+		return err
+	}
+	id := d.id()
+	if _, err := r.h.inflight.Upsert(ctx, digestMark{PartitionKey: markPartition, RowKey: markRow, ID: id}); err != nil {
+		return fmt.Errorf("mark digest in flight: %w", err)
+	}
+	return r.send(ctx, d, id)
+}
+
+// finishDigest completes the digest an interrupted run marked in flight:
+// every pending finding belongs to it.
+func (r *run) finishDigest(ctx context.Context) error {
+	if err := r.h.ensure(ctx); err != nil {
+		return err
+	}
+	mark, err := r.h.inflight.Get(ctx, markPartition, markRow)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read digest mark: %w", err)
+	}
+	d, err := r.collect(ctx)
+	if err != nil {
+		return err
+	}
+	zerolog.Ctx(ctx).Warn().Str("digest", mark.Value.ID).Int("findings", d.count).
+		Msg("finishing the findings digest an interrupted run left in flight")
+	if d.count == 0 {
+		return r.unmark(ctx)
+	}
+	return r.send(ctx, d, mark.Value.ID)
+}
+
+// send publishes d under id, clears the pending findings and the mark.
+func (r *run) send(ctx context.Context, d *digestOf, id string) error {
+	h := r.h
+	if _, err := h.notifier.Publish(ctx, []notify.Notification{r.notification(d, id)}); err != nil {
 		return fmt.Errorf("publish digest: %w", err)
 	}
-	r.rep.Notified = count
+	r.rep.Notified += d.count
 	// Clear what was sent, a transaction at a time.
 	var ops []store.Op[pendingFinding]
-	err = h.pending.Query(ctx, store.PartitionFilter(pendingPartition), func(rec store.Record[pendingFinding]) error {
+	err := h.pending.Query(ctx, store.PartitionFilter(pendingPartition), func(rec store.Record[pendingFinding]) error {
 		ops = append(ops, store.Op[pendingFinding]{Kind: store.OpDelete, Value: rec.Value, ETag: rec.ETag})
 		if len(ops) == store.MaxTransactionActions {
 			st, err := h.pending.Batch(ctx, ops)
@@ -808,6 +892,13 @@ func (r *run) digest(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("clear pending findings: %w", err)
+	}
+	return r.unmark(ctx)
+}
+
+func (r *run) unmark(ctx context.Context) error {
+	if err := r.h.inflight.Delete(ctx, markPartition, markRow, ""); err != nil {
+		return fmt.Errorf("clear digest mark: %w", err)
 	}
 	return nil
 }
