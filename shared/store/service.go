@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -32,6 +33,26 @@ type Config struct {
 	// Credential authorises requests to AccountName, typically
 	// azidentity.NewManagedIdentityCredential.
 	Credential azcore.TokenCredential
+	// TryTimeout bounds one attempt of a request, so an endpoint that
+	// accepts connections but never answers cannot hold a run (default
+	// DefaultTryTimeout; the SDK itself sets no bound).
+	TryTimeout time.Duration
+	// MaxRetries is the SDK's retry count after a failed attempt (0: the
+	// SDK's default of 3; negative: no retries). Tests shorten it.
+	MaxRetries int
+}
+
+// DefaultTryTimeout is Config.TryTimeout's default.
+const DefaultTryTimeout = 30 * time.Second
+
+func (cfg Config) clientOptions() *aztables.ClientOptions {
+	opts := &aztables.ClientOptions{}
+	opts.Retry.TryTimeout = cfg.TryTimeout
+	if opts.Retry.TryTimeout <= 0 {
+		opts.Retry.TryTimeout = DefaultTryTimeout
+	}
+	opts.Retry.MaxRetries = int32(cfg.MaxRetries)
+	return opts
 }
 
 // Service is a connection to one storage account's Table service. It is safe
@@ -53,7 +74,7 @@ func NewService(cfg Config) (*Service, error) {
 	case !hasConn && !hasAccount:
 		return nil, errors.New("store: config is empty: set ConnectionString (Azurite, development) or AccountName and Credential (managed identity)")
 	case hasConn:
-		c, err := aztables.NewServiceClientFromConnectionString(cfg.ConnectionString, nil)
+		c, err := aztables.NewServiceClientFromConnectionString(cfg.ConnectionString, cfg.clientOptions())
 		if err != nil {
 			// The SDK's message is fixed text; the connection string is not echoed.
 			return nil, fmt.Errorf("store: ConnectionString: %w", err)
@@ -79,7 +100,7 @@ func NewService(cfg Config) (*Service, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	opts := &aztables.ClientOptions{}
+	opts := cfg.clientOptions()
 	opts.Cloud = cloudFor(suffix)
 	url := "https://" + cfg.AccountName + ".table." + suffix + "/"
 	c, err := aztables.NewServiceClient(url, cfg.Credential, opts)

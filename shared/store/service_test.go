@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -76,5 +78,40 @@ func TestPingAndEnsureTables(t *testing.T) {
 	err := svc.EnsureTables(ctx, "ok"+name, "1bad", "no-dashes")
 	if err == nil || !strings.Contains(err.Error(), `"1bad"`) || !strings.Contains(err.Error(), `"no-dashes"`) {
 		t.Fatalf("EnsureTables with bad names = %v; want both named", err)
+	}
+}
+
+// An endpoint that accepts the connection and never answers fails the
+// call after the bounded attempts instead of holding the run.
+func TestTryTimeoutBoundsASilentEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; c.Close() }() // held open, never answered
+		}
+	}()
+	// Azurite's well-known development key: this is no real account.
+	conn := "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+		"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+		"TableEndpoint=http://" + ln.Addr().String() + "/devstoreaccount1;"
+	svc, err := NewService(Config{ConnectionString: conn, TryTimeout: 100 * time.Millisecond, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = svc.Ping(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Ping = %v (context %v), want a timeout error well before the context ends", err, ctx.Err())
 	}
 }
