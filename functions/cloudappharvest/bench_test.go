@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,7 +77,26 @@ func BenchmarkHarvest10k(b *testing.B) {
 	b.ReportMetric(float64(rep.EntitiesWritten), "entities/op")
 	b.ReportMetric(float64(rep.EntitiesRead), "entities-read/op")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	if rss, ok := peakRSS(); ok {
+		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+	}
 	b.ReportMetric(wall.Seconds(), "wall-s/op")
+}
+
+// peakRSS is the process's peak resident set size (VmHWM, Linux only):
+// the benchmark binary's whole footprint, Graph stand-in included.
+func peakRSS() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // BenchmarkHarvestIncremental measures the daily run after a full harvest
