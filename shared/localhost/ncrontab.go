@@ -167,7 +167,10 @@ func has(bits uint64, v int) bool { return bits&(1<<uint(v)) != 0 }
 // time if there is none within five years.
 func (s *CronSchedule) Next(t time.Time) time.Time {
 	t = t.UTC().Truncate(time.Second).Add(time.Second)
-	limit := t.Year() + 5
+	// The Gregorian calendar repeats every 400 years: a schedule that does
+	// not fire within them never fires. (Five years was too short: Tuesday
+	// 20 January comes round in 2032 after 2026.)
+	limit := t.Year() + 400
 	for t.Year() <= limit {
 		switch {
 		case !has(s.month, int(t.Month())):
