@@ -11,14 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/council-ict/govkit/functions/teamsnotify"
+	"github.com/council-ict/govkit/functions/internal/outboxtest"
 	"github.com/council-ict/govkit/shared/cloudapps"
 	"github.com/council-ict/govkit/shared/graph"
 	"github.com/council-ict/govkit/shared/graph/graphtest"
 	"github.com/council-ict/govkit/shared/notify"
 	"github.com/council-ict/govkit/shared/store"
 	"github.com/council-ict/govkit/shared/testutil"
-	"github.com/council-ict/govkit/shared/testutil/outboxtest"
 )
 
 // The tests here prove that a harvest interrupted for real (the process
@@ -154,11 +153,8 @@ func TestHarvestChild(t *testing.T) {
 type crashEnd struct {
 	register map[string]cloudapps.Entry
 	mark     watermark
-	leftover int               // rows left in the findings table
-	ledger   map[string]string // source/id → state
-	content  map[string]string // id → what it says
-	copies   map[string]int    // id → copies taken off the queue
-	cards    map[string]int    // card blob → times TeamsNotify wrote it
+	leftover int // rows left in the findings table
+	notes    outboxtest.End
 }
 
 // end reads the world's end state, then delivers what is on the queue
@@ -180,24 +176,7 @@ func (w *crashWorld) end(t *testing.T) crashEnd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es.ledger = outboxtest.Ledger(t, w.svc, w.cfg.Ledger)
-	queued := outboxtest.Drain(t, w.conn, w.cfg.Queue)
-	es.copies, es.content = outboxtest.Copies(queued), outboxtest.Content(queued)
-	deliveries := testutil.UniqueName("deliveries")
-	if err := w.svc.EnsureTables(ctx, deliveries); err != nil {
-		t.Fatal(err)
-	}
-	cards := &outboxtest.Cards{}
-	tn, err := teamsnotify.New(teamsnotify.Config{}, teamsnotify.NewTableLedger(w.svc, deliveries), outboxtest.NoWebhook{}, cards)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range queued {
-		if _, err := tn.Deliver(ctx, n); err != nil {
-			t.Fatalf("deliver %s: %v", n.ID, err)
-		}
-	}
-	es.cards = cards.Counts()
+	es.notes = outboxtest.Delivered(t, w.svc, w.conn, w.cfg.Ledger, w.cfg.Queue)
 	return es
 }
 
@@ -236,27 +215,7 @@ func checkLikeClean(t *testing.T, got, want crashEnd, requeued int) {
 	if got.leftover != 0 {
 		t.Errorf("%d rows (pending findings, digest mark) left in the findings table", got.leftover)
 	}
-	if !maps.Equal(got.ledger, want.ledger) {
-		t.Errorf("outbox ledger %v; a clean run leaves %v", got.ledger, want.ledger)
-	}
-	if !maps.Equal(got.content, want.content) {
-		t.Errorf("notifications differ from a clean run's:\n got %v\nwant %v", got.content, want.content)
-	}
-	twice := 0
-	for id, n := range got.copies {
-		switch {
-		case n == 2:
-			twice++
-		case n != 1:
-			t.Errorf("notification %s queued %d times", id, n)
-		}
-	}
-	if twice != requeued {
-		t.Errorf("%d notifications queued twice; want %d", twice, requeued)
-	}
-	if !maps.Equal(got.cards, want.cards) {
-		t.Errorf("TeamsNotify wrote cards %v; after a clean run %v", got.cards, want.cards)
-	}
+	got.notes.CheckLikeClean(t, want.notes, requeued)
 }
 
 // cleanHarvest runs one uninterrupted harvest of crashTenant on conn and,
@@ -279,9 +238,9 @@ func cleanHarvest(t *testing.T, conn string, change bool) crashEnd {
 		}
 	}
 	want := clean.end(t)
-	if len(want.ledger) != runs || slices.ContainsFunc(slices.Collect(maps.Values(want.ledger)), func(s string) bool { return s != "handed-on" }) ||
-		len(want.cards) < runs || slices.ContainsFunc(slices.Collect(maps.Values(want.cards)), func(n int) bool { return n != 1 }) {
-		t.Fatalf("clean runs left ledger %v and cards %v; want %d digests handed on and their cards delivered once", want.ledger, want.cards, runs)
+	if l, c := want.notes.Ledger, want.notes.Cards; len(l) != runs || slices.ContainsFunc(slices.Collect(maps.Values(l)), func(s string) bool { return s != "handed-on" }) ||
+		len(c) < runs || slices.ContainsFunc(slices.Collect(maps.Values(c)), func(n int) bool { return n != 1 }) {
+		t.Fatalf("clean runs left ledger %v and cards %v; want %d digests handed on and their cards delivered once", l, c, runs)
 	}
 	return want
 }
@@ -321,19 +280,12 @@ func TestHarvestKilledMidRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newCrashWorld(t, conn, tc.point, tc.at, tc.tables)
-			child := testutil.StartChild(t, "TestHarvestChild", w.cfg)
-			w.gate.WaitReached(t, time.Minute, child)
-			tc.midRun(t, w)
-			child.Kill(t)
-			w.gate.Release()
+			var after func()
 			if tc.change {
-				w.server.Add(crashNewApp)
+				after = func() { w.server.Add(crashNewApp) }
 			}
-
-			again := testutil.StartChild(t, "TestHarvestChild", w.cfg)
-			again.Wait(t, 2*time.Minute)
 			var rep Report
-			again.Report(t, &rep)
+			testutil.KillAndRerun(t, "TestHarvestChild", w.cfg, w.gate, func() { tc.midRun(t, w) }, after, &rep)
 			if !rep.Complete || rep.Resumed != tc.resumed {
 				t.Errorf("re-run %+v; want complete, resumed %v", rep, tc.resumed)
 			}
@@ -400,24 +352,10 @@ func TestHarvestSurvivesAzuriteRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newCrashWorld(t, conn, tc.point, tc.at, tc.tables)
 			h := crashHandler(t, w.cfg, w.gate)
-			done := make(chan error, 1)
-			go func() {
+			outboxtest.StopStorageUnder(t, az, w.gate, func() error {
 				_, err := h.Run(context.Background())
-				done <- err
-			}()
-			w.gate.WaitReached(t, time.Minute, nil)
-			az.Stop(t)
-			w.gate.Release()
-			select {
-			case err := <-done:
-				if err == nil || !store.IsTransient(err) {
-					t.Fatalf("run with Azurite stopped returned %v; want a transient error", err)
-				}
-				t.Logf("run with Azurite stopped: %v", err)
-			case <-time.After(3 * time.Minute):
-				t.Fatal("run with Azurite stopped still running after 3 minutes")
-			}
-			az.Start(t)
+				return err
+			})
 			rep, err := h.Run(context.Background())
 			if err != nil || !rep.Complete {
 				t.Fatalf("run after restart: %+v, %v", rep, err)

@@ -9,12 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/council-ict/govkit/functions/teamsnotify"
+	"github.com/council-ict/govkit/functions/internal/outboxtest"
 	"github.com/council-ict/govkit/shared/notify"
 	"github.com/council-ict/govkit/shared/store"
 	sr "github.com/council-ict/govkit/shared/subjectrequests"
 	"github.com/council-ict/govkit/shared/testutil"
-	"github.com/council-ict/govkit/shared/testutil/outboxtest"
 	"github.com/council-ict/govkit/shared/ukdates"
 )
 
@@ -62,9 +61,9 @@ func storageGatePoint(r *http.Request) string {
 }
 
 // newSweepWorld seeds a world whose gate holds from the at-th pass of
-// point ("" never holds). With tables, the sweep reaches the Table service
+// point ("" never holds). With proxyTables, the sweep reaches the Table service
 // through the gate too.
-func newSweepWorld(t *testing.T, conn, point string, at int, tables bool) *sweepWorld {
+func newSweepWorld(t *testing.T, conn, point string, at int, proxyTables bool) *sweepWorld {
 	t.Helper()
 	svc, err := store.NewService(store.Config{ConnectionString: conn})
 	if err != nil {
@@ -72,7 +71,7 @@ func newSweepWorld(t *testing.T, conn, point string, at int, tables bool) *sweep
 	}
 	g := testutil.NewGate(point, at)
 	w := &sweepWorld{conn: conn, svc: svc, gate: g, cfg: sweepConfig{Conn: conn, GateURL: g.Serve(t),
-		Ledger: testutil.UniqueName("ledger"), Queue: testutil.UniqueName("notes"), Tables: tables_()}}
+		Ledger: testutil.UniqueName("ledger"), Queue: testutil.UniqueName("notes"), Tables: tables()}}
 	w.st = sr.NewStore(svc, w.cfg.Tables)
 	ctx := context.Background()
 	if err := w.st.Ensure(ctx); err != nil {
@@ -82,15 +81,12 @@ func newSweepWorld(t *testing.T, conn, point string, at int, tables bool) *sweep
 		t.Fatal(err)
 	}
 	seedSweep(t, w.st)
-	if tables {
+	if proxyTables {
 		proxy := g.Proxy(t, testutil.Endpoint(conn, "TableEndpoint"), storageGatePoint)
 		w.cfg.Conn = testutil.ReplaceEndpoint(conn, "TableEndpoint", proxy)
 	}
 	return w
 }
-
-// tables_ is tables() with a name that does not shadow the parameter above.
-func tables_() sr.TableNames { return tables() }
 
 // seedSweep stores 40 open requests, one in four overdue (3 notifications
 // each) and the rest on the 1-, 2- or 5-day reminder rung (2 each): 90
@@ -162,11 +158,8 @@ func TestSweepChild(t *testing.T) {
 // sweepEnd is what a sweep leaves behind.
 type sweepEnd struct {
 	records map[string]sr.Record
-	people  int               // requests whose personal details are held
-	ledger  map[string]string // source/id → state
-	content map[string]string // id → what it says
-	copies  map[string]int    // id → copies taken off the queue
-	cards   map[string]int    // card blob → times TeamsNotify wrote it
+	people  int // requests whose personal details are held
+	notes   outboxtest.End
 }
 
 // end reads the world's end state, then delivers what is on the queue
@@ -187,24 +180,7 @@ func (w *sweepWorld) end(t *testing.T) sweepEnd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es.ledger = outboxtest.Ledger(t, w.svc, w.cfg.Ledger)
-	queued := outboxtest.Drain(t, w.conn, w.cfg.Queue)
-	es.copies, es.content = outboxtest.Copies(queued), outboxtest.Content(queued)
-	deliveries := testutil.UniqueName("deliveries")
-	if err := w.svc.EnsureTables(ctx, deliveries); err != nil {
-		t.Fatal(err)
-	}
-	cards := &outboxtest.Cards{}
-	tn, err := teamsnotify.New(teamsnotify.Config{}, teamsnotify.NewTableLedger(w.svc, deliveries), outboxtest.NoWebhook{}, cards)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range queued {
-		if _, err := tn.Deliver(ctx, n); err != nil {
-			t.Fatalf("deliver %s: %v", n.ID, err)
-		}
-	}
-	es.cards = cards.Counts()
+	es.notes = outboxtest.Delivered(t, w.svc, w.conn, w.cfg.Ledger, w.cfg.Queue)
 	return es
 }
 
@@ -225,32 +201,7 @@ func checkSweepLikeClean(t *testing.T, got, want sweepEnd, requeued int) {
 	if got.people != want.people {
 		t.Errorf("personal details held for %d requests; after a clean sweep %d", got.people, want.people)
 	}
-	if !maps.Equal(got.ledger, want.ledger) {
-		t.Errorf("outbox ledger differs from a clean sweep's:\n got %v\nwant %v", got.ledger, want.ledger)
-	}
-	if !maps.Equal(got.content, want.content) {
-		t.Errorf("notifications differ from a clean sweep's:\n got %v\nwant %v", got.content, want.content)
-	}
-	twice := 0
-	for id, n := range got.copies {
-		switch {
-		case n == 2:
-			twice++
-		case n != 1:
-			t.Errorf("notification %s queued %d times", id, n)
-		}
-	}
-	if twice != requeued {
-		t.Errorf("%d notifications queued twice; want %d", twice, requeued)
-	}
-	if !maps.Equal(got.cards, want.cards) {
-		t.Errorf("TeamsNotify wrote cards differently from a clean sweep: got %d, want %d", len(got.cards), len(want.cards))
-		for k, n := range got.cards {
-			if n != want.cards[k] {
-				t.Errorf("card %s written %d times; after a clean sweep %d", k, n, want.cards[k])
-			}
-		}
-	}
+	got.notes.CheckLikeClean(t, want.notes, requeued)
 }
 
 // cleanSweep sweeps a fresh world once, uninterrupted, and returns its end
@@ -263,9 +214,9 @@ func cleanSweep(t *testing.T, conn string) sweepEnd {
 		t.Fatalf("clean sweep: %+v, %v; want 90 notifications and 3 purges", rep, err)
 	}
 	want := clean.end(t)
-	if len(want.ledger) != 90 || len(want.cards) != 90 || want.people != 0 ||
-		slices.ContainsFunc(slices.Collect(maps.Values(want.ledger)), func(s string) bool { return s != "handed-on" }) {
-		t.Fatalf("a clean sweep left %d ledger rows, %d cards, %d people; want 90 handed on, 90 cards, none", len(want.ledger), len(want.cards), want.people)
+	if l, c := want.notes.Ledger, want.notes.Cards; len(l) != 90 || len(c) != 90 || want.people != 0 ||
+		slices.ContainsFunc(slices.Collect(maps.Values(l)), func(s string) bool { return s != "handed-on" }) {
+		t.Fatalf("a clean sweep left %d ledger rows, %d cards, %d people; want 90 handed on, 90 cards, none", len(l), len(c), want.people)
 	}
 	return want
 }
@@ -294,16 +245,8 @@ func TestSweepKilledMidRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newSweepWorld(t, conn, tc.point, tc.at, tc.tables)
-			child := testutil.StartChild(t, "TestSweepChild", w.cfg)
-			w.gate.WaitReached(t, time.Minute, child)
-			tc.midRun(t, w)
-			child.Kill(t)
-			w.gate.Release()
-
-			again := testutil.StartChild(t, "TestSweepChild", w.cfg)
-			again.Wait(t, 2*time.Minute)
 			var rep Report
-			again.Report(t, &rep)
+			testutil.KillAndRerun(t, "TestSweepChild", w.cfg, w.gate, func() { tc.midRun(t, w) }, nil, &rep)
 			if rep.Notifications != 90 {
 				t.Errorf("re-run %+v; want 90 notifications considered", rep)
 			}
@@ -365,24 +308,10 @@ func TestSweepSurvivesAzuriteRestart(t *testing.T) {
 
 	w := newSweepWorld(t, conn, outboxtest.PointSend, 4, false)
 	h := sweepHandler(t, w.cfg, w.gate)
-	done := make(chan error, 1)
-	go func() {
+	outboxtest.StopStorageUnder(t, az, w.gate, func() error {
 		_, err := h.Run(context.Background(), sweepNow)
-		done <- err
-	}()
-	w.gate.WaitReached(t, time.Minute, nil)
-	az.Stop(t)
-	w.gate.Release()
-	select {
-	case err := <-done:
-		if err == nil || !store.IsTransient(err) {
-			t.Fatalf("sweep with Azurite stopped returned %v; want a transient error", err)
-		}
-		t.Logf("sweep with Azurite stopped: %v", err)
-	case <-time.After(3 * time.Minute):
-		t.Fatal("sweep with Azurite stopped still running after 3 minutes")
-	}
-	az.Start(t)
+		return err
+	})
 	if rep, err := h.Run(context.Background(), sweepNow); err != nil {
 		t.Fatalf("sweep after restart: %+v, %v", rep, err)
 	}

@@ -149,3 +149,24 @@ func (c *Child) Report(tb testing.TB, v any) {
 
 // String names the child.
 func (c *Child) String() string { return fmt.Sprintf("child %s (pid %d)", c.name, c.cmd.Process.Pid) }
+
+// KillAndRerun starts the helper test name as a child on config and waits
+// until gate holds it; calls held (which checks that the child is
+// provably mid-run), kills the child with SIGKILL and releases the gate;
+// calls after, if not nil (a change between the runs); then runs the
+// helper test again in a fresh child to completion and decodes its report
+// into report.
+func KillAndRerun(tb testing.TB, name string, config any, gate *Gate, held, after func(), report any) {
+	tb.Helper()
+	child := StartChild(tb, name, config)
+	gate.WaitReached(tb, time.Minute, child)
+	held()
+	child.Kill(tb)
+	gate.Release()
+	if after != nil {
+		after()
+	}
+	again := StartChild(tb, name, config)
+	again.Wait(tb, 2*time.Minute)
+	again.Report(tb, report)
+}

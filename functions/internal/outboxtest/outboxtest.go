@@ -1,11 +1,12 @@
 // Package outboxtest helps tests prove that a job's notifications are
 // recorded, handed on and delivered exactly once when the job is
 // interrupted: a transport that a testutil.Gate can hold at each step of a
-// hand-on, readers of the outbox ledger and of the notifications queue,
-// and a blob writer that counts the cards TeamsNotify writes.
+// hand-on, readers of the outbox ledger and of the notifications queue, a
+// blob writer that counts the cards TeamsNotify writes, and the end state
+// of all three (Delivered, End.CheckLikeClean).
 //
-// It lives apart from testutil because it imports shared/notify and
-// shared/store, whose own tests import testutil.
+// It lives apart from testutil because it imports shared/notify,
+// shared/store and TeamsNotify, whose own tests import testutil.
 package outboxtest
 
 import (
@@ -13,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/council-ict/govkit/functions/teamsnotify"
 	"github.com/council-ict/govkit/shared/notify"
 	"github.com/council-ict/govkit/shared/store"
 	"github.com/council-ict/govkit/shared/teams"
@@ -186,4 +189,100 @@ type NoWebhook struct{}
 // Send fails: no webhook is configured.
 func (NoWebhook) Send(context.Context, teams.WebhookURL, teams.Message) error {
 	return errors.New("outboxtest: no webhook is configured")
+}
+
+// End is what a job's notifications came to: the outbox ledger
+// ("source/id" → state), what each notification on the queue says, how
+// many copies of each were queued, and how many times TeamsNotify wrote
+// each card when every copy was delivered.
+type End struct {
+	Ledger  map[string]string
+	Content map[string]string
+	Copies  map[string]int
+	Cards   map[string]int
+}
+
+// Delivered reads the outbox ledger in ledgerTable, takes every message off
+// queue, and delivers every copy through TeamsNotify (no webhook: cards go
+// to a counting blob writer, with a fresh delivery ledger), as the queue
+// trigger would.
+func Delivered(tb testing.TB, svc *store.Service, connectionString, ledgerTable, queue string) End {
+	tb.Helper()
+	ctx := context.Background()
+	e := End{Ledger: Ledger(tb, svc, ledgerTable)}
+	queued := Drain(tb, connectionString, queue)
+	e.Copies, e.Content = Copies(queued), Content(queued)
+	deliveries := testutil.UniqueName("deliveries")
+	if err := svc.EnsureTables(ctx, deliveries); err != nil {
+		tb.Fatal(err)
+	}
+	cards := &Cards{}
+	tn, err := teamsnotify.New(teamsnotify.Config{}, teamsnotify.NewTableLedger(svc, deliveries), NoWebhook{}, cards)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range queued {
+		if _, err := tn.Deliver(ctx, n); err != nil {
+			tb.Fatalf("deliver %s: %v", n.ID, err)
+		}
+	}
+	e.Cards = cards.Counts()
+	return e
+}
+
+// CheckLikeClean fails tb where got differs from want, the end of a clean
+// run: the same ledger, notifications and cards, each notification queued
+// once except requeued of them queued twice (the outbox hands on at least
+// once; TeamsNotify's delivery ledger makes delivery exactly once).
+func (got End) CheckLikeClean(tb testing.TB, want End, requeued int) {
+	tb.Helper()
+	if !maps.Equal(got.Ledger, want.Ledger) {
+		tb.Errorf("outbox ledger differs from a clean run's:\n got %v\nwant %v", got.Ledger, want.Ledger)
+	}
+	if !maps.Equal(got.Content, want.Content) {
+		tb.Errorf("notifications differ from a clean run's:\n got %v\nwant %v", got.Content, want.Content)
+	}
+	twice := 0
+	for id, n := range got.Copies {
+		switch {
+		case n == 2:
+			twice++
+		case n != 1:
+			tb.Errorf("notification %s queued %d times", id, n)
+		}
+	}
+	if twice != requeued {
+		tb.Errorf("%d notifications queued twice; want %d", twice, requeued)
+	}
+	if !maps.Equal(got.Cards, want.Cards) {
+		tb.Errorf("TeamsNotify wrote %d cards; after a clean run %d", len(got.Cards), len(want.Cards))
+		for k, n := range got.Cards {
+			if n != want.Cards[k] {
+				tb.Errorf("card %s written %d times; after a clean run %d", k, n, want.Cards[k])
+			}
+		}
+	}
+}
+
+// StopStorageUnder runs run in the background, stops az once gate holds
+// it, releases the gate, and requires run to fail with a transient storage
+// error within three minutes (not hang, not panic); then starts az again
+// on the same data.
+func StopStorageUnder(tb testing.TB, az *testutil.PrivateAzurite, gate *testutil.Gate, run func() error) {
+	tb.Helper()
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	gate.WaitReached(tb, time.Minute, nil)
+	az.Stop(tb)
+	gate.Release()
+	select {
+	case err := <-done:
+		if err == nil || !store.IsTransient(err) {
+			tb.Fatalf("run with Azurite stopped returned %v; want a transient error", err)
+		}
+		tb.Logf("run with Azurite stopped: %v", err)
+	case <-time.After(3 * time.Minute):
+		tb.Fatal("run with Azurite stopped still running after 3 minutes")
+	}
+	az.Start(tb)
 }
