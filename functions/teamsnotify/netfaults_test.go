@@ -29,6 +29,22 @@ func netHandler(t *testing.T, routes teams.Routes, l Ledger) *Handler {
 	return h
 }
 
+// behindFaults starts a Teams stand-in behind rule's faults and a
+// netHandler, on an in-memory ledger, whose housing route posts through
+// them.
+func behindFaults(t *testing.T, rule faultnet.Rule) (*teamstest.Server, *faultnet.Plan, *Handler, *memLedger) {
+	t.Helper()
+	srv := teamstest.NewServer(t)
+	plan := faultnet.NewPlan(rule)
+	proxy := faultnet.NewProxy(t, srv.URL(), plan)
+	routes, err := teams.NewRoutes(map[string]string{"ict-champions-housing": faultnet.Rehost(srv.URL(), proxy.URL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &memLedger{m: map[string]Delivery{}}
+	return srv, plan, netHandler(t, routes, l), l
+}
+
 // TestWebhookConnectionFaults: a webhook POST whose connection drops,
 // resets, stalls, is cut or answers too slowly is retried within the
 // invocation and the card is delivered and recorded; a redelivery of the
@@ -56,15 +72,7 @@ func TestWebhookConnectionFaults(t *testing.T) {
 		{rule: faultnet.Rule{Fault: faultnet.Trickle}},
 	} {
 		t.Run(fmt.Sprintf("%v x%d", tc.rule.Fault, max(tc.rule.Times, 1)), func(t *testing.T) {
-			srv := teamstest.NewServer(t)
-			plan := faultnet.NewPlan(tc.rule)
-			proxy := faultnet.NewProxy(t, srv.URL(), plan)
-			routes, err := teams.NewRoutes(map[string]string{"ict-champions-housing": faultnet.Rehost(srv.URL(), proxy.URL)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := &memLedger{m: map[string]Delivery{}}
-			h := netHandler(t, routes, l)
+			srv, plan, h, l := behindFaults(t, tc.rule)
 			n := digest(2)
 			if _, err := h.Invoke(context.Background(), message(t, n)); err != nil {
 				t.Fatalf("invoke: %v", err)
@@ -110,15 +118,7 @@ func TestWebhookFaultsBeyondBoundRedeliver(t *testing.T) {
 			if err != nil || len(parts) < tc.after+1 {
 				t.Fatalf("%d parts, %v", len(parts), err)
 			}
-			srv := teamstest.NewServer(t)
-			plan := faultnet.NewPlan(faultnet.Rule{Fault: faultnet.Reset, After: tc.after, Times: -1})
-			proxy := faultnet.NewProxy(t, srv.URL(), plan)
-			routes, err := teams.NewRoutes(map[string]string{"ict-champions-housing": faultnet.Rehost(srv.URL(), proxy.URL)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := &memLedger{m: map[string]Delivery{}}
-			h := netHandler(t, routes, l)
+			srv, plan, h, l := behindFaults(t, faultnet.Rule{Fault: faultnet.Reset, After: tc.after, Times: -1})
 			_, err = h.Invoke(context.Background(), message(t, tc.n))
 			if err == nil || funcapp.IsPermanent(err) {
 				t.Fatalf("err = %v; want a retryable failure", err)
