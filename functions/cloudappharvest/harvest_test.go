@@ -108,9 +108,15 @@ func (f *fixture) run(t testing.TB, h *Handler) Report {
 // blanked so that two harvests of one tenant compare equal.
 func (f *fixture) register(t testing.TB) map[string]cloudapps.Entry {
 	t.Helper()
-	tbl := store.NewTable[cloudapps.Entry](f.svc, f.cfg.Table)
+	return registerIn(t, f.svc, f.cfg.Table)
+}
+
+// registerIn returns the entries stored in table by app id, with
+// run-dependent fields blanked.
+func registerIn(t testing.TB, svc *store.Service, table string) map[string]cloudapps.Entry {
+	t.Helper()
 	out := map[string]cloudapps.Entry{}
-	err := tbl.Query(context.Background(), store.PartitionFilter(cloudapps.PartitionEntra), func(r store.Record[cloudapps.Entry]) error {
+	err := store.NewTable[cloudapps.Entry](svc, table).Query(context.Background(), store.PartitionFilter(cloudapps.PartitionEntra), func(r store.Record[cloudapps.Entry]) error {
 		e := r.Value
 		e.FirstSeen, e.LastSeen, e.SyncGen, e.RemovedAt, e.NextCheck = "", "", "", "", ""
 		out[e.RowKey] = e

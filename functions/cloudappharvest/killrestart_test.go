@@ -163,7 +163,7 @@ func (w *crashWorld) end(t *testing.T) crashEnd {
 	t.Helper()
 	ctx := context.Background()
 	var es crashEnd
-	es.register = crashRegister(t, w.svc, w.cfg.Table)
+	es.register = registerIn(t, w.svc, w.cfg.Table)
 	m, err := store.NewTable[watermark](w.svc, w.cfg.WatermarkTable).Get(ctx, Name, "servicePrincipals")
 	if err != nil {
 		t.Fatalf("watermark: %v", err)
@@ -178,21 +178,6 @@ func (w *crashWorld) end(t *testing.T) crashEnd {
 	}
 	es.notes = outboxtest.Delivered(t, w.svc, w.conn, w.cfg.Ledger, w.cfg.Queue)
 	return es
-}
-
-func crashRegister(t *testing.T, svc *store.Service, table string) map[string]cloudapps.Entry {
-	t.Helper()
-	out := map[string]cloudapps.Entry{}
-	err := store.NewTable[cloudapps.Entry](svc, table).Query(context.Background(), store.PartitionFilter(cloudapps.PartitionEntra), func(r store.Record[cloudapps.Entry]) error {
-		e := r.Value
-		e.FirstSeen, e.LastSeen, e.SyncGen, e.RemovedAt, e.NextCheck = "", "", "", "", ""
-		out[e.RowKey] = e
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // checkLikeClean fails t where got differs from the end state of a clean
@@ -298,7 +283,7 @@ func TestHarvestKilledMidRun(t *testing.T) {
 // cursor is saved.
 func crashMidPageSet(t *testing.T, w *crashWorld) {
 	t.Helper()
-	n := len(crashRegister(t, w.svc, w.cfg.Table))
+	n := len(registerIn(t, w.svc, w.cfg.Table))
 	m, err := store.NewTable[watermark](w.svc, w.cfg.WatermarkTable).Get(context.Background(), Name, "servicePrincipals")
 	if n == 0 || n >= crashTenant.Generated || err != nil || m.Value.Cursor == "" || m.Value.DeltaLink != "" {
 		t.Fatalf("held with %d entries written, watermark %+v (%v); want a page set part-written", n, m.Value, err)
