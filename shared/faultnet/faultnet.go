@@ -17,17 +17,17 @@ package faultnet
 
 import (
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/council-ict/govkit/shared/testutil"
 )
 
 // Fault is what happens to a request a rule hits.
@@ -298,15 +298,7 @@ func writeHead(w http.ResponseWriter, rec *httptest.ResponseRecorder, n int) {
 // The proxy is closed when the test ends.
 func NewProxy(tb testing.TB, target string, p *Plan) *httptest.Server {
 	tb.Helper()
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		tb.Fatalf("faultnet: proxy target %q is not an absolute URL", target)
-	}
-	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
-	rp.ErrorLog = log.New(io.Discard, "", 0)
-	srv := httptest.NewServer(p.Handler(rp))
-	tb.Cleanup(srv.Close)
-	return srv
+	return testutil.NewReverseProxy(tb, target, p.Handler)
 }
 
 // Rehost returns raw with its scheme and host replaced by those of base:

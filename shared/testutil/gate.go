@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -113,11 +114,7 @@ func (g *Gate) Count(point string) int {
 func (g *Gate) Counts() map[string]int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	out := make(map[string]int, len(g.counts))
-	for k, v := range g.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(g.counts)
 }
 
 // Wrap returns next behind the gate: each request whose point (named by
@@ -157,19 +154,27 @@ func (g *Gate) Serve(tb testing.TB) string {
 // URL (same path as target); the proxy closes when the test ends.
 func (g *Gate) Proxy(tb testing.TB, target string, classify func(*http.Request) string) string {
 	tb.Helper()
+	s := NewReverseProxy(tb, target, func(h http.Handler) http.Handler { return g.Wrap(h, classify) })
+	tb.Cleanup(g.Release) // runs before the proxy closes, which waits for held requests
+	u, _ := url.Parse(target)
+	return s.URL + u.Path
+}
+
+// NewReverseProxy starts a server forwarding every request, path and query
+// kept, to target's scheme and host through wrap (a gate, injected
+// faults). Forwarding errors are expected in such tests and not logged.
+// The server closes when the test ends.
+func NewReverseProxy(tb testing.TB, target string, wrap func(http.Handler) http.Handler) *httptest.Server {
+	tb.Helper()
 	u, err := url.Parse(target)
 	if err != nil || u.Host == "" {
 		tb.Fatalf("proxy target %q is not an absolute URL", target)
 	}
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
-	// A request whose client was killed while held is expected, not news.
 	rp.ErrorLog = log.New(io.Discard, "", 0)
-	s := httptest.NewServer(g.Wrap(rp, classify))
-	tb.Cleanup(func() {
-		g.Release()
-		s.Close()
-	})
-	return s.URL + u.Path
+	s := httptest.NewServer(wrap(rp))
+	tb.Cleanup(s.Close)
+	return s
 }
 
 // ReplaceEndpoint returns the storage connection string conn with its

@@ -175,11 +175,7 @@ func (c *Cards) PutBlob(_ context.Context, container, name string, _ []byte, _ s
 func (c *Cards) Counts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.n))
-	for k, v := range c.n {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.n)
 }
 
 // NoWebhook is TeamsNotify's sender when no route has a webhook: it is
