@@ -185,22 +185,9 @@ func (l *Lists) list(site, list string) *spList {
 	return sl
 }
 
+// fault returns the fault hitting a request at where, if any (locked).
 func (l *Lists) fault(where string) *Fault {
-	for i, f := range l.faults {
-		if f.Where != "" && f.Where != where {
-			continue
-		}
-		if f.After > 0 {
-			f.After--
-			continue
-		}
-		f.Times--
-		if f.Times <= 0 {
-			l.faults = append(l.faults[:i], l.faults[i+1:]...)
-		}
-		return f
-	}
-	return nil
+	return takeFault(&l.faults, func(f *Fault) bool { return f.Where == "" || f.Where == where })
 }
 
 func (l *Lists) serve(w http.ResponseWriter, r *http.Request) {

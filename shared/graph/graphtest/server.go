@@ -198,13 +198,23 @@ func (s *Server) lookup(id string) (App, bool) {
 	return App{}, false
 }
 
-// fault returns the fault hitting a request at where, if any (locked).
+// fault returns the fault hitting a request at where, if any (locked). A
+// fault for any request ("") does not hit sub-requests of a batch.
 func (s *Server) fault(where string) *Fault {
-	for i, f := range s.faults {
-		if f.Where != "" && f.Where != where {
-			continue
-		}
-		if f.Where == "" && where == "item" {
+	f := takeFault(&s.faults, func(f *Fault) bool { return f.Where == where || f.Where == "" && where != "item" })
+	if f != nil {
+		s.counts.Faults++
+	}
+	return f
+}
+
+// takeFault returns the first fault of *faults that matches and has no
+// requests left to skip (skipping one for each matching fault that has),
+// spending one of its uses and dropping it when they are spent; nil when
+// none hits.
+func takeFault(faults *[]*Fault, matches func(*Fault) bool) *Fault {
+	for i, f := range *faults {
+		if !matches(f) {
 			continue
 		}
 		if f.After > 0 {
@@ -213,9 +223,8 @@ func (s *Server) fault(where string) *Fault {
 		}
 		f.Times--
 		if f.Times <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			*faults = append((*faults)[:i], (*faults)[i+1:]...)
 		}
-		s.counts.Faults++
 		return f
 	}
 	return nil
