@@ -12,7 +12,6 @@ import (
 	"github.com/council-ict/govkit/shared/config"
 	"github.com/council-ict/govkit/shared/contracts"
 	"github.com/council-ict/govkit/shared/funcapp"
-	"github.com/council-ict/govkit/shared/notify"
 	"github.com/council-ict/govkit/shared/store"
 	"github.com/council-ict/govkit/shared/teams"
 )
@@ -82,7 +81,7 @@ func buildContractExpiryAlerts(l *config.Loader, d *deps) (funcapp.Handler, erro
 	if err != nil {
 		return nil, err
 	}
-	return withTables(d.tables, h, contracts.DefaultTable, contracts.ClaimTable, notify.LedgerTable), nil
+	return withTables(d.tables, h, contracts.DefaultTable, contracts.ClaimTable), nil
 }
 
 func buildTeamsNotify(l *config.Loader, d *deps) (funcapp.Handler, error) {
