@@ -11,6 +11,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"sort"
@@ -263,9 +264,14 @@ func ParseServiceURL(v string) (*url.URL, error) {
 	return u, nil
 }
 
-// IsLoopback reports whether host is a loopback name or address.
+// IsLoopback reports whether host is localhost or a loopback IP address
+// (a name such as 127.example.org is not).
 func IsLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Err returns every problem found, joined, or nil.

@@ -113,6 +113,8 @@ func TestParseServiceURL(t *testing.T) {
 		{"https://graph.microsoft.us/v1.0", true},
 		{"http://127.0.0.1:9999", true},
 		{"http://localhost:9999", true},
+		{"http://[::1]:9999", true},
+		{"http://127.example.org:9999", false},
 		{"http://graph.microsoft.com", false},
 		{"ftp://x", false},
 		{"/relative", false},

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/council-ict/govkit/shared/config"
 )
 
 // Severity says how pressing an alert is.
@@ -150,7 +152,7 @@ func checkLinkURL(raw string) error {
 	if err != nil {
 		return errors.New("not a URL")
 	}
-	if u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
 		return errors.New("must be an absolute https URL")
 	}
 	return nil

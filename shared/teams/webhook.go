@@ -3,9 +3,10 @@ package teams
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/council-ict/govkit/shared/config"
 )
 
 // WebhookURL is a Workflows webhook URL. It is a credential (the query
@@ -40,7 +41,7 @@ func ParseWebhookURL(raw string) (WebhookURL, error) {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && config.IsLoopback(u.Hostname()):
 	case u.Scheme == "http":
 		return WebhookURL{}, invalidURL("must use https (http only for localhost)")
 	default:
@@ -58,15 +59,6 @@ func ParseWebhookURL(raw string) (WebhookURL, error) {
 
 func invalidURL(reason string) error {
 	return fmt.Errorf("%w: %s", ErrInvalidWebhookURL, reason)
-}
-
-// isLoopback reports whether host is localhost or a loopback IP.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // IsZero reports whether w is unset.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/council-ict/govkit/shared/config"
 )
 
 // ListItem is a SharePoint list item in the list stand-in: its id, column
@@ -425,7 +426,7 @@ const DemoEditor = "0d3e5a10-5e1f-4c3a-9a57-64f2a7d0e001"
 // loopback URLs are called; the stand-in never reaches outside.
 func (l *Lists) validate(notificationURL string) error {
 	u, err := url.Parse(notificationURL)
-	if err != nil || !isLoopback(u.Hostname()) {
+	if err != nil || !config.IsLoopback(u.Hostname()) {
 		return fmt.Errorf("notification URL %q is not on loopback", notificationURL)
 	}
 	token := "Validation: Testing client application reachability for subscription Request-Id: " + strconv.FormatInt(time.Now().UnixNano(), 10)
@@ -460,7 +461,7 @@ func (l *Lists) notifyLocked(site, list string) {
 			"changeType": "updated", "resource": s.Resource, "tenantId": CouncilTenant,
 		}}})
 		u, err := url.Parse(s.NotificationURL)
-		if err != nil || !isLoopback(u.Hostname()) {
+		if err != nil || !config.IsLoopback(u.Hostname()) {
 			continue
 		}
 		go func() {
@@ -471,12 +472,4 @@ func (l *Lists) notifyLocked(site, list string) {
 			}
 		}()
 	}
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
